@@ -1,0 +1,240 @@
+"""The on-disk cache of fetched rollups.
+
+One Parquet file per entry, named by its key (a SHA-256 of source identity,
+query, kind and schema version). The file carries its own description in the
+Parquet footer (key, kind, schema version, creation time, completeness), so an
+entry is self-checking:
+
+* **atomic**: written to a temporary file in the same directory, fsynced, then
+  ``os.replace``-d into place; a crash leaves only a temporary file that
+  readers never open and :meth:`Cache.entries` sweeps away;
+* **verified on read**: a truncated, foreign or mismatched file is deleted and
+  reported as a miss (refetched), never crashed on;
+* **expiring only when incomplete**: entries holding days still in progress
+  (today, yesterday) expire after a TTL; complete days are kept until cleared;
+* **safe for concurrent users**: readers only ever see whole files, and
+  :meth:`Cache.lock` serialises two processes fetching the same key so a
+  BigQuery query is not paid for twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from workbench import config
+from workbench.schema import ROLLUP_SCHEMAS, SCHEMA_VERSION, conform
+
+_META_KEY = b"workbench"
+_SUFFIX = ".parquet"
+_TMP_PREFIX = ".tmp-"
+_STALE_TMP = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the cache knows about one stored rollup."""
+
+    key: str
+    path: Path
+    kind: str
+    created: dt.datetime
+    complete: bool
+    rows: int
+    size: int
+    description: Mapping[str, Any]
+
+    def age(self, now: dt.datetime | None = None) -> dt.timedelta:
+        return (now or dt.datetime.now(dt.UTC)) - self.created
+
+
+def make_key(material: Mapping[str, Any]) -> str:
+    """A stable key for ``material`` (JSON-serialisable), schema version included."""
+    payload = json.dumps({**material, "schema_version": SCHEMA_VERSION}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class Cache:
+    """A directory of rollup entries. ``root`` defaults to the platform cache dir."""
+
+    def __init__(self, root: str | Path | None = None, *, ttl: dt.timedelta | None = None) -> None:
+        self.root = config.cache_dir(root)
+        self.ttl = ttl if ttl is not None else config.cache_ttl()
+
+    # -- reading ------------------------------------------------------------------
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}{_SUFFIX}"
+
+    def entry(self, key: str) -> Entry | None:
+        """The verified entry for ``key``, or ``None`` (a bad file is removed)."""
+        path = self.path(key)
+        if not path.exists():
+            return None
+        entry = _describe(path)
+        if entry is None or entry.key != key:
+            _discard(path)
+            return None
+        return entry
+
+    def get(self, key: str, kind: str, *, now: dt.datetime | None = None) -> pl.DataFrame | None:
+        """The cached frame for ``key``, or ``None`` on a miss, an expired or a bad entry."""
+        entry = self.entry(key)
+        if entry is None or entry.kind != kind:
+            return None
+        if not entry.complete and entry.age(now) > self.ttl:
+            return None
+        try:
+            frame = pl.read_parquet(entry.path)
+            return conform(frame, kind)
+        except (OSError, pl.exceptions.PolarsError, pa.ArrowException):
+            _discard(entry.path)
+            return None
+
+    # -- writing ------------------------------------------------------------------
+    def put(
+        self,
+        key: str,
+        kind: str,
+        frame: pl.DataFrame,
+        *,
+        complete: bool,
+        description: Mapping[str, Any],
+        now: dt.datetime | None = None,
+    ) -> Entry:
+        """Store ``frame`` atomically under ``key``; returns the new entry."""
+        table = conform(frame, kind).to_arrow()
+        meta = {
+            "key": key,
+            "kind": kind,
+            "schema_version": SCHEMA_VERSION,
+            "created": (now or dt.datetime.now(dt.UTC)).isoformat(),
+            "complete": complete,
+            "description": dict(description),
+        }
+        table = table.replace_schema_metadata({_META_KEY: json.dumps(meta, default=str).encode()})
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{key[:16]}-", suffix=_SUFFIX, dir=self.root)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                pq.write_table(table, handle, compression="zstd")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path(key))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                Path(tmp).unlink()
+            raise
+        _fsync_dir(self.root)
+        entry = _describe(self.path(key))
+        assert entry is not None
+        return entry
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold an exclusive inter-process lock for ``key`` (fetch-then-put)."""
+        locks = self.root / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with (locks / f"{key}.lock").open("a") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    # -- housekeeping ----------------------------------------------------------------
+    def entries(self) -> list[Entry]:
+        """Every valid entry, newest first; stale temporary and bad files are removed."""
+        if not self.root.exists():
+            return []
+        now = dt.datetime.now(dt.UTC)
+        found = []
+        for path in self.root.iterdir():
+            if path.name.startswith(_TMP_PREFIX):
+                if _mtime(path) < now - _STALE_TMP:
+                    _discard(path)
+                continue
+            if path.suffix != _SUFFIX:
+                continue
+            entry = _describe(path)
+            if entry is None or f"{entry.key}{_SUFFIX}" != path.name:
+                _discard(path)
+                continue
+            found.append(entry)
+        return sorted(found, key=lambda e: e.created, reverse=True)
+
+    def size(self) -> int:
+        return sum(e.size for e in self.entries())
+
+    def clear(self, *, incomplete_only: bool = False, older_than: dt.timedelta | None = None) -> int:
+        """Remove entries (all, only incomplete ones, or older ones); returns how many."""
+        removed = 0
+        for entry in self.entries():
+            if incomplete_only and entry.complete:
+                continue
+            if older_than is not None and entry.age() < older_than:
+                continue
+            _discard(entry.path)
+            removed += 1
+        return removed
+
+
+def _describe(path: Path) -> Entry | None:
+    """Read and check an entry's footer; ``None`` if it is not a whole, current entry."""
+    try:
+        meta_file = pq.read_metadata(path)
+        raw = (meta_file.metadata or {}).get(_META_KEY)
+        if raw is None:
+            return None
+        meta = json.loads(raw)
+        kind = meta["kind"]
+        if meta["schema_version"] != SCHEMA_VERSION or kind not in ROLLUP_SCHEMAS:
+            return None
+        names = list(meta_file.schema.to_arrow_schema().names)
+        if names != list(ROLLUP_SCHEMAS[kind]):
+            return None
+        return Entry(
+            key=str(meta["key"]),
+            path=path,
+            kind=kind,
+            created=dt.datetime.fromisoformat(meta["created"]),
+            complete=bool(meta["complete"]),
+            rows=meta_file.num_rows,
+            size=path.stat().st_size,
+            description=meta.get("description", {}),
+        )
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
+
+
+def _discard(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _mtime(path: Path) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except OSError:
+        return dt.datetime.now(dt.UTC)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,49 @@
+"""Where things live on disk, and the settings users can override.
+
+Nothing here touches the disk on import: directories are resolved when asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "pypi-workbench"
+CACHE_DIR_ENV = "WORKBENCH_CACHE_DIR"
+DATA_DIR_ENV = "WORKBENCH_DATA_DIR"
+TTL_ENV = "WORKBENCH_CACHE_TTL_MINUTES"
+BIGQUERY_ENDPOINT_ENV = "WORKBENCH_BIGQUERY_ENDPOINT"
+MAX_BYTES_ENV = "WORKBENCH_MAX_BYTES_BILLED"
+
+#: On-demand price of BigQuery queries, USD per TiB processed.
+PRICE_PER_TIB = 6.25
+#: Refuse queries estimated above this unless the user raises it (100 GiB ≈ $0.61).
+DEFAULT_MAX_BYTES = 100 * 2**30
+DEFAULT_TTL = dt.timedelta(hours=1)
+
+
+def cache_dir(override: str | Path | None = None) -> Path:
+    if override is not None:
+        return Path(override)
+    env = os.environ.get(CACHE_DIR_ENV)
+    return Path(env) if env else Path(platformdirs.user_cache_dir(APP))
+
+
+def data_dir(override: str | Path | None = None) -> Path:
+    if override is not None:
+        return Path(override)
+    env = os.environ.get(DATA_DIR_ENV)
+    return Path(env) if env else Path(platformdirs.user_data_dir(APP))
+
+
+def cache_ttl() -> dt.timedelta:
+    env = os.environ.get(TTL_ENV)
+    return dt.timedelta(minutes=float(env)) if env else DEFAULT_TTL
+
+
+def max_bytes_billed() -> int:
+    env = os.environ.get(MAX_BYTES_ENV)
+    return int(env) if env else DEFAULT_MAX_BYTES

@@ -1,0 +1,304 @@
+"""Segments → download rows in the exact ``file_downloads`` layout (Arrow).
+
+Attributes are drawn as integer codes into small vocabulary tables (clients,
+operating systems, pythons, countries), then materialised with ``take``: fast
+enough for millions of rows a second, with realistic correlations (OS with
+distro, CPU and OpenSSL; installer with its version; python with its
+implementation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from workbench.demo import calibration as cal
+from workbench.demo.catalog import Catalog
+from workbench.demo.traffic import Segment
+from workbench.schema import FILE_DOWNLOADS, arrow_schema
+
+SCHEMA = arrow_schema(FILE_DOWNLOADS)
+
+
+def _installers() -> list[tuple[str | None, str | None]]:
+    rows: list[tuple[str | None, str | None]] = [(None, None)]
+    for name, versions in cal.INSTALLER_VERSIONS.items():
+        rows += [(name, v or None) for v in versions]
+    return rows
+
+
+def _pythons() -> list[tuple[str | None, str | None, str | None]]:
+    rows: list[tuple[str | None, str | None, str | None]] = [(None, None, None)]
+    for patches in cal.PYTHON_PATCHES.values():
+        rows += [(p, "CPython", p) for p in patches]
+    rows += [("3.10.14", "PyPy", "7.3.17"), ("3.11.13", "PyPy", "7.3.20")]
+    return rows
+
+
+INSTALLERS = _installers()
+PYTHONS = _pythons()
+OS_ROWS = cal.OS_ROWS
+COUNTRIES = tuple(cal.COUNTRY_SHARES)
+SETUPTOOLS = ("80.9.0", "75.8.0", "70.0.0", "65.5.0", "59.6.0")
+TLS = (("TLSv1.3", "TLS_AES_128_GCM_SHA256"), ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"))
+
+
+def _norm(w: np.ndarray) -> np.ndarray:
+    w = np.asarray(w, dtype=float)
+    return np.asarray(w / w.sum())
+
+
+def _installer_weights(names: dict[str, float]) -> np.ndarray:
+    w = np.zeros(len(INSTALLERS))
+    for i, (name, _) in enumerate(INSTALLERS):
+        if name in names:
+            rank = cal.INSTALLER_VERSIONS[name].index(INSTALLERS[i][1] or "")
+            w[i] = names[name] * 0.62**rank
+    return _norm(w)
+
+
+def _python_weights(kind: str) -> np.ndarray:
+    w = np.zeros(len(PYTHONS))
+    for i, (full, impl, _) in enumerate(PYTHONS):
+        if full is None:
+            w[i] = 1.0 if kind == "unknown" else cal.PYTHON_MINOR_SHARES[None]
+            continue
+        if kind == "unknown":
+            continue
+        minor = ".".join(full.split(".")[:2])
+        patches = cal.PYTHON_PATCHES[minor]
+        share = cal.PYTHON_MINOR_SHARES.get(minor, 0.0)
+        if kind in ("ci", "ci_uv") and minor in ("3.12", "3.13", "3.11"):
+            share *= 1.6  # CI matrices lean to current versions
+        rank = len(patches) - 1 - patches.index(full) if full in patches else 0
+        w[i] = share * 0.7**rank * (0.01 if impl == "PyPy" else 1.0)
+    return _norm(w)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one segment's rows are drawn."""
+
+    installers: np.ndarray
+    os: np.ndarray
+    pythons: np.ndarray
+    countries: np.ndarray
+    ci_true: float
+    hours: np.ndarray
+    combos: np.ndarray | None = None  # (k, 4) installer, os, python, country: a narrow client set
+
+
+_HUMAN = {"pip": 0.86, "poetry": 0.09, "pdm": 0.02, "requests": 0.01, "Browser": 0.02}
+_CI = {"pip": 0.86, "poetry": 0.11, "pdm": 0.03}
+_UNKNOWN = {"Browser": 0.3, "requests": 0.4}
+
+
+def _country_index(code: str) -> int:
+    return COUNTRIES.index(code)
+
+
+def _shares(table: dict[str, float]) -> np.ndarray:
+    w = np.zeros(len(COUNTRIES))
+    for code, share in table.items():
+        w[_country_index(code)] = share
+    return _norm(w)
+
+
+def profile(rng: np.random.Generator, seg: Segment, catalog: Catalog) -> Profile:
+    pkg = catalog.packages[seg.package]
+    kind = seg.kind
+    hours = _norm(np.array(cal.HUMAN_HOURS))
+    if kind in ("human", "human_uv"):
+        inst = _installer_weights({"uv": 1.0} if kind == "human_uv" else _HUMAN)
+        return Profile(inst, _norm(np.array(cal.OS_WEIGHTS["human"])), _python_weights(kind),
+                       pkg.countries, 0.0, hours)
+    if kind in ("ci", "ci_uv"):
+        inst = _installer_weights({"uv": 1.0} if kind == "ci_uv" else _CI)
+        return Profile(inst, _norm(np.array(cal.OS_WEIGHTS["ci"])), _python_weights(kind),
+                       _shares(cal.CI_COUNTRY_SHARES), 0.75, _norm(np.array(cal.CI_HOURS)))
+    if kind == "mirror":
+        return Profile(_installer_weights(cal.MIRROR_INSTALLERS), _norm(np.array(cal.OS_WEIGHTS["mirror"])),
+                       _python_weights("mirror"), _shares(cal.MIRROR_COUNTRY_SHARES), 0.0,
+                       np.full(24, 1 / 24))
+    if kind == "unknown":
+        inst = _installer_weights(_UNKNOWN)
+        inst[0] = inst.sum() * 0.6  # most unknown clients send no parsable user agent
+        return Profile(_norm(inst), _norm(np.array(cal.OS_WEIGHTS["unknown"])),
+                       _python_weights("unknown"), pkg.countries, 0.0, hours)
+    assert seg.scenario is not None
+    sc = seg.scenario
+    if kind == "geo":
+        country = np.zeros(len(COUNTRIES))
+        country[_country_index(sc.country or "US")] = 1.0
+        return Profile(_installer_weights(_HUMAN), _norm(np.array(cal.OS_WEIGHTS["human"])),
+                       _python_weights("human"), country, 0.0, np.full(24, 1 / 24))
+    # campaign: a handful of identical scripted clients
+    pip = [i for i, (n, v) in enumerate(INSTALLERS) if n == "pip" and v in ("23.0.1", "22.0.2", "24.0")]
+    linux = [i for i, row in enumerate(OS_ROWS) if row[2] in ("Ubuntu", "Debian GNU/Linux")]
+    py = [i for i, (full, impl, _) in enumerate(PYTHONS) if impl == "CPython" and full
+          and full.startswith(("3.10", "3.11"))]
+    k = sc.fingerprints
+    combos = np.stack([
+        rng.choice(pip, size=k), rng.choice(linux, size=k), rng.choice(py, size=k),
+        np.full(k, _country_index(sc.country or "US")),
+    ], axis=1)
+    zero = np.zeros(1)
+    return Profile(zero, zero, zero, zero, 0.0, np.full(24, 1 / 24), combos)
+
+
+@dataclass
+class Columns:
+    """Integer-coded rows, concatenated over all segments."""
+
+    package: np.ndarray
+    day: np.ndarray
+    version: np.ndarray  # index into the package's versions
+    sdist: np.ndarray
+    installer: np.ndarray
+    os: np.ndarray
+    python: np.ndarray
+    country: np.ndarray
+    ci: np.ndarray
+    second: np.ndarray
+
+
+def _versions(rng: np.random.Generator, seg: Segment, day: np.ndarray, weights: np.ndarray,
+              release_days: np.ndarray) -> np.ndarray:
+    if seg.versions == "latest":
+        return np.asarray(np.searchsorted(release_days, day, side="right") - 1)
+    if seg.versions == "all":
+        available = np.searchsorted(release_days, day, side="right")
+        return np.asarray(np.floor(rng.random(day.size) * available).astype(np.int64))
+    # Inverse-CDF per day in one search: offset each day's CDF by its day number so
+    # the flattened table is monotone, then search u + day in it.
+    n_versions = weights.shape[1]
+    cum = np.cumsum(weights, axis=1)
+    cum[:, -1] = 1.0
+    flat = (cum + np.arange(cum.shape[0])[:, None]).ravel()
+    picked = np.searchsorted(flat, rng.random(day.size) + day, side="right") - day * n_versions
+    return np.asarray(np.clip(picked, 0, n_versions - 1))
+
+
+def expand(rng: np.random.Generator, catalog: Catalog, segs: list[Segment],
+           weights: list[np.ndarray]) -> Columns:
+    parts: dict[str, list[np.ndarray]] = {f: [] for f in Columns.__dataclass_fields__}
+    for seg in segs:
+        n = int(seg.counts.sum())
+        if n == 0:
+            continue
+        pkg = catalog.packages[seg.package]
+        prof = profile(rng, seg, catalog)
+        day = np.repeat(np.arange(catalog.days, dtype=np.int64), seg.counts)
+        version = _versions(rng, seg, day, weights[seg.package], pkg.release_days)
+        if prof.combos is not None:
+            combo = prof.combos[rng.integers(0, len(prof.combos), size=n)]
+            inst, os_, py, ctry = combo.T
+        else:
+            inst = rng.choice(len(INSTALLERS), size=n, p=prof.installers)
+            os_ = rng.choice(len(OS_ROWS), size=n, p=prof.os)
+            py = rng.choice(len(PYTHONS), size=n, p=prof.pythons)
+            ctry = rng.choice(len(COUNTRIES), size=n, p=prof.countries)
+        wheel_p = 0.0 if not pkg.has_wheel else (0.5 if seg.kind == "mirror" else 0.9)
+        if seg.kind == "campaign":
+            wheel_p = 1.0 if pkg.has_wheel else 0.0
+        hour = rng.choice(24, size=n, p=prof.hours)
+        parts["package"].append(np.full(n, seg.package, dtype=np.int32))
+        parts["day"].append(day.astype(np.int32))
+        parts["version"].append(version.astype(np.int32))
+        parts["sdist"].append(rng.random(n) >= wheel_p)
+        parts["installer"].append(inst.astype(np.int32))
+        parts["os"].append(os_.astype(np.int32))
+        parts["python"].append(py.astype(np.int32))
+        parts["country"].append(ctry.astype(np.int32))
+        parts["ci"].append(rng.random(n) < prof.ci_true)
+        parts["second"].append((hour * 3600 + rng.integers(0, 3600, size=n)).astype(np.int32))
+    cols = {k: np.concatenate(v) for k, v in parts.items()}
+    order = np.lexsort((cols["second"], cols["package"], cols["day"]))
+    return Columns(**{k: v[order] for k, v in cols.items()})
+
+
+def _files(catalog: Catalog) -> tuple[list[str], list[str], list[str], list[str], np.ndarray]:
+    """Per (package, version, kind) filename and URL tables; offsets per package."""
+    filenames, urls, versions, projects = [], [], [], []
+    offsets = np.zeros(len(catalog.packages), dtype=np.int64)
+    for i, pkg in enumerate(catalog.packages):
+        offsets[i] = len(filenames)
+        stem = pkg.name.replace("-", "_")
+        for v in pkg.versions:
+            for name in (f"{stem}-{v}-py3-none-any.whl", f"{stem}-{v}.tar.gz"):
+                digest = hashlib.sha256(name.encode()).hexdigest()
+                filenames.append(name)
+                urls.append(f"/packages/{digest[:2]}/{digest[2:4]}/{digest[4:]}/{name}")
+                versions.append(v)
+                projects.append(pkg.name)
+    return filenames, urls, versions, projects, offsets
+
+
+def _take(values: list[str | None] | tuple[str | None, ...], codes: np.ndarray) -> pa.Array:
+    return pa.array(values, pa.string()).take(pa.array(codes))
+
+
+def to_arrow(catalog: Catalog, cols: Columns, start: dt.date) -> pa.Table:
+    """Materialise coded rows as a table with exactly :data:`SCHEMA`."""
+    filenames, urls, versions, projects, offsets = _files(catalog)
+    file_idx = offsets[cols.package] + cols.version.astype(np.int64) * 2 + cols.sdist
+    epoch = (dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC).timestamp()) * 1_000_000
+    micros = (epoch + cols.day.astype(np.int64) * 86_400_000_000
+              + cols.second.astype(np.int64) * 1_000_000
+              + (cols.package.astype(np.int64) * 7919 + np.arange(cols.day.size)) % 1_000_000)
+    types = ("bdist_wheel", "sdist")
+    inst = [row[0] for row in INSTALLERS], [row[1] for row in INSTALLERS]
+    py = [row[0] for row in PYTHONS], [row[1] for row in PYTHONS], [row[2] for row in PYTHONS]
+    os_cols = list(zip(*OS_ROWS, strict=True))
+    details_type = SCHEMA.field("details").type
+    setuptools_codes = (cols.python * 31 + cols.os) % len(SETUPTOOLS)
+    no_python = cols.python == 0
+    setuptools = _take(SETUPTOOLS, setuptools_codes)
+    setuptools = pc.if_else(pa.array(no_python), pa.scalar(None, pa.string()), setuptools)
+    is_uv = np.array([row[0] == "uv" for row in INSTALLERS])[cols.installer]
+    rustc = pc.if_else(pa.array(is_uv), pa.scalar("1.90.0"), pa.scalar(None, pa.string()))
+
+    def struct(name: str, arrays: list[pa.Array], typ: pa.DataType) -> pa.StructArray:
+        return pa.StructArray.from_arrays(arrays, fields=list(typ))
+
+    t = details_type
+    details = struct("details", [
+        struct("installer", [_take(inst[0], cols.installer), _take(inst[1], cols.installer)],
+               t.field("installer").type),
+        _take(py[0], cols.python),
+        struct("implementation", [_take(py[1], cols.python), _take(py[2], cols.python)],
+               t.field("implementation").type),
+        struct("distro", [
+            _take(os_cols[2], cols.os), _take(os_cols[3], cols.os), _take(os_cols[4], cols.os),
+            struct("libc", [_take(os_cols[5], cols.os), _take(os_cols[6], cols.os)],
+                   t.field("distro").type.field("libc").type),
+        ], t.field("distro").type),
+        struct("system", [_take(os_cols[0], cols.os), _take(os_cols[1], cols.os)],
+               t.field("system").type),
+        _take(os_cols[7], cols.os),
+        _take(os_cols[8], cols.os),
+        setuptools,
+        rustc,
+        pa.array(np.ones(cols.ci.size, dtype=bool), pa.bool_(), mask=~cols.ci),
+    ], details_type)
+    file_type = SCHEMA.field("file").type
+    tls_codes = (cols.second % 10 == 0).astype(np.int64)
+    file = struct("file", [
+        _take(filenames, file_idx), _take(projects, file_idx), _take(versions, file_idx),
+        _take(types, cols.sdist.astype(np.int64)),
+    ], file_type)
+    return pa.Table.from_arrays([
+        pa.array(micros.astype(np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        _take(COUNTRIES, cols.country),
+        _take(urls, file_idx),
+        _take(projects, file_idx),
+        file,
+        details,
+        _take([p for p, _ in TLS], tls_codes),
+        _take([c for _, c in TLS], tls_codes),
+    ], schema=SCHEMA)

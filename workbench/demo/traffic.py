@@ -1,0 +1,125 @@
+"""Daily download counts per traffic segment, and which versions they fetch.
+
+A *segment* is one kind of client for one package (people, CI runners, uv
+users, mirrors, unknown clients, a campaign's bots) with a daily count series
+and a rule for choosing versions. Counts are Poisson around a mean with
+gamma noise (day-to-day over-dispersion), weekly seasonality per kind, a slow
+trend, and the scenario overlays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from workbench.demo import calibration as cal
+from workbench.demo.catalog import Catalog, Package, Scenario
+
+ADOPTION_DAYS = 3.0  # e-folding time for floating users to move to a new release
+
+
+@dataclass
+class Segment:
+    package: int
+    kind: str  # human, ci, human_uv, ci_uv, mirror, unknown, campaign, geo
+    counts: np.ndarray  # int64, one per day
+    versions: str  # "mix" (adoption model), "latest", "all" (mirror)
+    scenario: Scenario | None = None
+
+
+def version_weights(pkg: Package, days: int) -> np.ndarray:
+    """(days × versions) share of each version per day: floating + pinned users."""
+    t = np.arange(days)[:, None].astype(float)
+    r = pkg.release_days[None, :].astype(float)
+    nxt = np.append(pkg.release_days[1:], 10**6)[None, :].astype(float)
+    adopt = lambda x: np.where(x >= 0, 1.0 - np.exp(-np.maximum(x, 0) / ADOPTION_DAYS), 0.0)  # noqa: E731
+    floating = adopt(t - r) - adopt(t - nxt)
+    available = (t >= r).astype(float)
+    pinned = available * np.exp(-np.maximum(t - r, 0) / pkg.pin_tau)
+    if pkg.pinned is not None:
+        pinned = pinned * 0.05
+        pinned[:, pkg.pinned] = available[:, pkg.pinned]
+    pinned = pinned / np.maximum(pinned.sum(axis=1, keepdims=True), 1e-12)
+    total = (1 - pkg.pin_share) * floating + pkg.pin_share * pinned
+    return np.asarray(total / np.maximum(total.sum(axis=1, keepdims=True), 1e-12))
+
+
+def _weekly(days: int, weekday0: int, kind: str) -> np.ndarray:
+    weekend = (np.arange(days) + weekday0) % 7 >= 5
+    factor = cal.WEEKEND_FACTOR.get(kind, 1.0)
+    # Normalise so the weekly mean stays at 1.
+    scale = 7 / (5 + 2 * factor)
+    return np.where(weekend, factor, 1.0) * scale
+
+
+def _draw(rng: np.random.Generator, mean: np.ndarray, dispersion: float = 25.0) -> np.ndarray:
+    noise = rng.gamma(dispersion, 1 / dispersion, size=mean.size)
+    return rng.poisson(np.maximum(mean, 0) * noise).astype(np.int64)
+
+
+def _lifecycle(pkg: Package, days: int) -> np.ndarray:
+    """Base volume multiplier per day: trend, or the launch curve of a new package."""
+    t = np.arange(days)
+    if pkg.first_week is None:
+        return np.asarray(np.exp(pkg.growth * t / 365.0))
+    k = t - int(pkg.release_days[0])
+    curve = np.where(k >= 0, np.exp(-np.maximum(k, 0) / 2.5) + 0.12, 0.0)
+    first_week = np.exp(-np.arange(7) / 2.5).sum() + 0.84
+    # base = first_week / 7, so scale the curve to sum to first_week over the first 7 days
+    return np.asarray(curve * 7 / first_week)
+
+
+def segments(
+    rng: np.random.Generator, catalog: Catalog, weekday0: int
+) -> tuple[list[Segment], list[np.ndarray]]:
+    days = catalog.days
+    t = np.arange(days)
+    weights = [version_weights(p, days) for p in catalog.packages]
+    by_package: dict[int, list[Scenario]] = {}
+    for sc in catalog.scenarios:
+        by_package.setdefault(sc.package, []).append(sc)
+    out: list[Segment] = []
+    for i, pkg in enumerate(catalog.packages):
+        life = _lifecycle(pkg, days)
+        extra = np.zeros(days)
+        uv = pkg.uv_share + 0.04 * t / days
+        dup = np.ones(days)
+        for sc in by_package.get(i, []):
+            if sc.kind == "dependency_surge":
+                extra += _dependency_volume(catalog, weights, sc, weekday0)
+            elif sc.kind == "installer_shift":
+                ramp = np.clip((t - sc.start) / max(sc.end - sc.start, 1), 0, 1)
+                uv = uv + (0.6 - uv) * ramp
+                dup = 1 + 0.8 * ramp
+        people = pkg.base * life + extra
+        for kind, share in (("human", 1 - pkg.ci_share), ("ci", pkg.ci_share)):
+            mean = people * share * _weekly(days, weekday0, kind)
+            out.append(Segment(i, kind, _draw(rng, mean * (1 - uv)), "mix"))
+            out.append(Segment(i, f"{kind}_uv", _draw(rng, mean * uv * dup), "mix"))
+        available = (t[:, None] >= pkg.release_days[None, :]).sum(axis=1)
+        mirror = available * cal.MIRROR_PER_VERSION * (1 + np.log10(1 + pkg.base) / 4)
+        out.append(Segment(i, "mirror", _draw(rng, mirror, 8.0), "all"))
+        unknown = (people * cal.UNKNOWN_SHARE + 0.3 * (available > 0))
+        out.append(Segment(i, "unknown", _draw(rng, unknown * _weekly(days, weekday0, "unknown")), "mix"))
+        for sc in by_package.get(i, []):
+            if sc.kind in ("inflation_campaign", "micro_inflation", "new_package_burst"):
+                active = (t >= sc.start) & (t <= sc.end)
+                out.append(Segment(i, "campaign", _draw(rng, active * sc.volume, 60.0), "latest", sc))
+            elif sc.kind == "geo_concentration":
+                ramp = np.clip((t - sc.start + 1) / 4, 0, 1) * (t <= sc.end)
+                out.append(Segment(i, "geo", _draw(rng, ramp * sc.volume, 40.0), "latest", sc))
+    return out, weights
+
+
+def _dependency_volume(
+    catalog: Catalog, weights: list[np.ndarray], sc: Scenario, weekday0: int
+) -> np.ndarray:
+    """Downloads the dependency gains: a share of the parent's downloads of new releases."""
+    assert sc.related is not None
+    parent = catalog.packages[sc.related]
+    w = weights[sc.related]
+    cut = int(np.searchsorted(parent.release_days, sc.start))
+    share_new = w[:, cut:].sum(axis=1)
+    parent_volume = parent.base * _lifecycle(parent, catalog.days)
+    return np.asarray(parent_volume * share_new * sc.volume)

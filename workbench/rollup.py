@@ -1,0 +1,169 @@
+"""Raw download rows → rollups, in Polars (the local twin of :mod:`workbench.sql`).
+
+Everything here builds a :class:`polars.LazyFrame` and runs nothing: the
+caller decides when to collect (and whether to stream). The filters on
+``project`` and ``timestamp`` are applied to the raw columns first, so
+``scan_parquet`` pushes them down to row groups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+
+from workbench.errors import DataSchemaError
+from workbench.query import RollupQuery
+from workbench.schema import DIMENSIONS, FINGERPRINT_FIELDS, FINGERPRINT_SEPARATOR, FINGERPRINT_TOP_K
+
+# canonical name -> path in the BigQuery layout
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "timestamp": ("timestamp",),
+    "project": ("project",),
+    "version": ("file", "version"),
+    "file_type": ("file", "type"),
+    "installer": ("details", "installer", "name"),
+    "python_full": ("details", "python"),
+    "system": ("details", "system", "name"),
+    "country": ("country_code",),
+    "ci_raw": ("details", "ci"),
+}
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "installer_version": ("details", "installer", "version"),
+    "implementation": ("details", "implementation", "name"),
+    "system_release": ("details", "system", "release"),
+    "distro": ("details", "distro", "name"),
+    "distro_version": ("details", "distro", "version"),
+    "cpu": ("details", "cpu"),
+}
+
+
+def _locate(schema: Mapping[str, pl.DataType], path: tuple[str, ...]) -> pl.Expr | None:
+    """Find ``path`` as a nested struct field or as a flattened column."""
+    for joiner in (".", "_"):
+        flat = joiner.join(path)
+        if flat in schema:
+            return pl.col(flat)
+    head = path[0]
+    if head not in schema:
+        return None
+    expr, dtype = pl.col(head), schema[head]
+    for name in path[1:]:
+        if not isinstance(dtype, pl.Struct):
+            return None
+        fields = {f.name: f.dtype for f in dtype.fields}
+        if name not in fields:
+            return None
+        expr, dtype = expr.struct.field(name), fields[name]
+    return expr
+
+
+def _check_types(schema: Mapping[str, pl.DataType], columns: dict[str, pl.Expr]) -> None:
+    probe = pl.LazyFrame(schema=schema).select(**columns).collect_schema()
+    problems = []
+    for name, dtype in probe.items():
+        if name == "timestamp":
+            ok = isinstance(dtype, pl.Datetime)
+        elif name == "ci_raw":
+            ok = dtype in (pl.Boolean, pl.Null)
+        else:
+            ok = dtype in (pl.String, pl.Categorical, pl.Null) or isinstance(dtype, pl.Enum)
+        if not ok:
+            problems.append(f"{name} is {dtype}")
+    if problems:
+        raise DataSchemaError(
+            "the data does not have the download-log types: " + ", ".join(problems)
+        )
+
+
+def canonical(raw: pl.LazyFrame, *, where: str = "the data") -> pl.LazyFrame:
+    """Map raw rows (nested BigQuery layout or flattened) to canonical flat columns.
+
+    Raises :class:`DataSchemaError` naming every missing or mistyped column.
+    """
+    try:
+        schema = raw.collect_schema()
+    except pl.exceptions.PolarsError as exc:
+        raise DataSchemaError(f"{where} cannot be read as Parquet ({_first_line(exc)})") from None
+    columns: dict[str, pl.Expr] = {}
+    missing = []
+    for name, path in REQUIRED.items():
+        expr = _locate(schema, path)
+        if expr is None:
+            missing.append(".".join(path))
+        else:
+            columns[name] = expr
+    if missing:
+        raise DataSchemaError(
+            f"{where} is not in the download-log layout: missing {', '.join(missing)}"
+        )
+    for name, path in OPTIONAL.items():
+        columns[name] = _locate(schema, path) if _locate(schema, path) is not None else pl.lit(None)
+    _check_types(schema, columns)
+    ts = columns["timestamp"]
+    ts_dtype = pl.LazyFrame(schema=schema).select(ts).collect_schema()["timestamp"]
+    assert isinstance(ts_dtype, pl.Datetime)
+    utc = ts.dt.replace_time_zone("UTC") if ts_dtype.time_zone is None else ts.dt.convert_time_zone("UTC")
+    columns["timestamp"] = utc
+    return raw.select(
+        **{name: expr.cast(pl.String) if name not in ("timestamp", "ci_raw") else expr
+           for name, expr in columns.items()}
+    )
+
+
+def _window(frame: pl.LazyFrame, query: RollupQuery) -> pl.LazyFrame:
+    start = dt.datetime.combine(query.days.start, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(query.days.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    cond = (pl.col("timestamp") >= start) & (pl.col("timestamp") < end)
+    if query.projects is not None:
+        cond = cond & pl.col("project").is_in(list(query.projects))
+    return frame.filter(cond)
+
+
+def _dimensions(frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.with_columns(
+        date=pl.col("timestamp").dt.date(),
+        python=pl.col("python_full").str.extract(r"^([0-9]+\.[0-9]+)", 1),
+        ci=pl.col("ci_raw").fill_null(False),
+    )
+
+
+def downloads_rollup(rows: pl.LazyFrame, query: RollupQuery) -> pl.LazyFrame:
+    """Download counts at the rollup grain (see :mod:`workbench.schema`)."""
+    return (
+        _dimensions(_window(rows, query))
+        .group_by(DIMENSIONS)
+        .agg(downloads=pl.len().cast(pl.Int64))
+    )
+
+
+def fingerprint_expr() -> pl.Expr:
+    source = {"python": "python_full"}
+    parts = [pl.col(source.get(f, f)).fill_null("") for f in FINGERPRINT_FIELDS]
+    return pl.concat_str(parts, separator=FINGERPRINT_SEPARATOR)
+
+
+def fingerprints_rollup(
+    rows: pl.LazyFrame, query: RollupQuery, *, top_k: int = FINGERPRINT_TOP_K
+) -> pl.LazyFrame:
+    """The ``top_k`` client fingerprints per project-day, with the day's distinct count."""
+    keys = ["project", "date"]
+    return (
+        _window(rows, query)
+        .with_columns(date=pl.col("timestamp").dt.date(), fingerprint=fingerprint_expr())
+        .group_by([*keys, "fingerprint"])
+        .agg(downloads=pl.len().cast(pl.Int64))
+        .sort([*keys, "downloads", "fingerprint"], descending=[False, False, True, False])
+        .with_columns(
+            fingerprints=pl.len().over(keys).cast(pl.Int64),
+            _rank=pl.int_range(pl.len()).over(keys),
+        )
+        .filter(pl.col("_rank") < top_k)
+        .select(*keys, "fingerprint", "downloads", "fingerprints")
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

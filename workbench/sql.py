@@ -1,0 +1,143 @@
+"""BigQuery SQL for the rollups: pure builders, nothing runs here.
+
+Every user-supplied value (package names, dates) is a query *parameter*; the
+SQL text depends only on table names, which are validated identifiers from
+configuration. Every download query filters ``timestamp`` (partition pruning)
+and ``project`` (clustering) and reads only the columns it needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.errors import InvalidInputError
+from workbench.query import RollupQuery
+from workbench.schema import FINGERPRINT_SEPARATOR, FINGERPRINT_TOP_K
+
+_TABLE = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){1,2}$")
+
+# rollup dimension -> BigQuery expression (the Polars twin is workbench.rollup)
+DIMENSION_SQL: dict[str, str] = {
+    "project": "project",
+    "date": "DATE(timestamp)",
+    "version": "file.version",
+    "file_type": "file.type",
+    "installer": "details.installer.name",
+    "python": r"REGEXP_EXTRACT(details.python, r'^[0-9]+\.[0-9]+')",
+    "system": "details.system.name",
+    "country": "country_code",
+    "ci": "IFNULL(details.ci, FALSE)",
+}
+
+FINGERPRINT_SQL: tuple[str, ...] = (
+    "details.installer.name",
+    "details.installer.version",
+    "details.python",
+    "details.implementation.name",
+    "details.system.name",
+    "details.system.release",
+    "details.distro.name",
+    "details.distro.version",
+    "details.cpu",
+    "country_code",
+)
+
+_WINDOW = "timestamp >= @start AND timestamp < @end"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A query parameter, independent of the client library."""
+
+    name: str
+    type: str  # STRING, TIMESTAMP, INT64
+    value: Any
+    array: bool = False
+
+
+def table_name(name: str) -> str:
+    """Validate a ``project.dataset.table`` identifier and quote it."""
+    if not _TABLE.match(name):
+        raise InvalidInputError(f"{name[:80]!r} is not a BigQuery table name like project.dataset.table")
+    return f"`{name}`"
+
+
+def _project_filter(query: RollupQuery, column: str = "project") -> str:
+    return "" if query.projects is None else f" AND {column} IN UNNEST(@projects)"
+
+
+def downloads_sql(table: str, query: RollupQuery) -> str:
+    """The whole downloads rollup, aggregated server-side."""
+    select = ",\n  ".join(f"{expr} AS {name}" for name, expr in DIMENSION_SQL.items())
+    group = ", ".join(DIMENSION_SQL)
+    return (
+        f"SELECT\n  {select},\n  COUNT(*) AS downloads\n"
+        f"FROM {table_name(table)}\n"
+        f"WHERE {_WINDOW}{_project_filter(query)}\n"
+        f"GROUP BY {group}"
+    )
+
+
+def fingerprints_sql(table: str, query: RollupQuery, *, top_k: int = FINGERPRINT_TOP_K) -> str:
+    """The ``top_k`` client fingerprints per project-day, ranked server-side."""
+    sep = f", '{FINGERPRINT_SEPARATOR}', "
+    parts = sep.join(f"IFNULL({expr}, '')" for expr in FINGERPRINT_SQL)
+    return (
+        "WITH per_client AS (\n"
+        f"  SELECT project, DATE(timestamp) AS date, CONCAT({parts}) AS fingerprint,\n"
+        "    COUNT(*) AS downloads\n"
+        f"  FROM {table_name(table)}\n"
+        f"  WHERE {_WINDOW}{_project_filter(query)}\n"
+        "  GROUP BY project, date, fingerprint\n"
+        "), ranked AS (\n"
+        "  SELECT project, date, fingerprint, downloads,\n"
+        "    COUNT(*) OVER (PARTITION BY project, date) AS fingerprints,\n"
+        "    ROW_NUMBER() OVER (PARTITION BY project, date\n"
+        "      ORDER BY downloads DESC, fingerprint) AS client_rank\n"
+        "  FROM per_client\n"
+        ")\n"
+        "SELECT project, date, fingerprint, downloads, fingerprints\n"
+        "FROM ranked\n"
+        f"WHERE client_rank <= {int(top_k)}"
+    )
+
+
+_NORMALIZED = r"LOWER(REGEXP_REPLACE({}, r'[-_.]+', '-'))"
+
+
+def release_files_sql(table: str) -> str:
+    """Per-file release rows of the packages in ``@projects``."""
+    return (
+        "SELECT name, version, upload_time, packagetype, requires_dist\n"
+        f"FROM {table_name(table)}\n"
+        f"WHERE {_NORMALIZED.format('name')} IN UNNEST(@projects)"
+    )
+
+
+def dependent_files_sql(table: str) -> str:
+    """Release files uploaded since ``@since`` that require one of ``@projects``."""
+    req = r"REGEXP_EXTRACT(req, r'^\s*([A-Za-z0-9][A-Za-z0-9._-]*)')"
+    return (
+        "SELECT name, version, upload_time, requires_dist\n"
+        f"FROM {table_name(table)}\n"
+        "WHERE upload_time >= @since AND EXISTS (\n"
+        "  SELECT 1 FROM UNNEST(requires_dist) AS req\n"
+        f"  WHERE {_NORMALIZED.format(req)} IN UNNEST(@projects))"
+    )
+
+
+def window_params(query: RollupQuery) -> list[Param]:
+    """Parameters of a download query: the half-open timestamp window and the projects."""
+    start = dt.datetime.combine(query.days.start, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(query.days.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    params = [Param("start", "TIMESTAMP", start), Param("end", "TIMESTAMP", end)]
+    if query.projects is not None:
+        params.append(Param("projects", "STRING", list(query.projects), array=True))
+    return params
+
+
+def project_params(projects: tuple[str, ...]) -> list[Param]:
+    return [Param("projects", "STRING", list(projects), array=True)]
