@@ -28,7 +28,10 @@ def releases_from_files(files: pl.LazyFrame) -> pl.LazyFrame:
         .agg(
             upload_time=pl.col("upload_time").min(),
             packagetypes=pl.col("packagetype").drop_nulls().unique().sort(),
-            requires_dist=pl.col("requires_dist").flatten().drop_nulls().unique().sort(),
+            requires_dist=pl.col("requires_dist")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .sort(),
         )
         .select([pl.col(c).cast(t) for c, t in RELEASES.items()])
         .sort("project", "upload_time", "version")

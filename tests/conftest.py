@@ -1,0 +1,106 @@
+"""Shared fixtures: isolated dirs, a small demo dataset, the BigQuery emulator."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from workbench.cache import Cache
+from workbench.demo import DemoConfig, generate
+from workbench.sources.demo import DemoSource
+
+ROOT = Path(__file__).resolve().parents[1]
+REALDATA = ROOT.parent / "shared" / "realdata"
+SMALL = DemoConfig(seed=7, packages=60, days=70)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's real cache or data directories."""
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("WORKBENCH_BIGQUERY_ENDPOINT", raising=False)
+
+
+@pytest.fixture(scope="session")
+def small_demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo dataset (all scenarios present), generated once per session."""
+    path = tmp_path_factory.mktemp("demo") / f"demo-v1-seed{SMALL.seed}"
+    generate(path, SMALL)
+    return path
+
+
+@pytest.fixture
+def small_demo(small_demo_dir: Path) -> DemoSource:
+    return DemoSource(SMALL, data_dir=small_demo_dir.parent)
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Cache:
+    return Cache(tmp_path / "cache")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _emulator_binary() -> str | None:
+    env = os.environ.get("WORKBENCH_BQEMULATOR")
+    if env and Path(env).exists():
+        return env
+    local = ROOT / ".venv-bqemu" / "bin" / "bqemulator"
+    if local.exists():
+        return str(local)
+    return shutil.which("bqemulator")
+
+
+@pytest.fixture(scope="session")
+def bq_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start a local BigQuery emulator for the session; yields its REST endpoint."""
+    binary = _emulator_binary()
+    if binary is None:
+        message = "bqemulator is not installed (make test installs it in .venv-bqemu)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    rest, grpc = _free_port(), _free_port()
+    log = tmp_path_factory.mktemp("emulator") / "bqemulator.log"
+    with log.open("w") as handle:
+        proc = subprocess.Popen(
+            [binary, "start", "--rest-port", str(rest), "--grpc-port", str(grpc),
+             "--project", "test", "--log-level", "warning"],
+            stdout=handle, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"bqemulator exited: {log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", rest), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("bqemulator did not start within 60 s")
+        yield f"http://127.0.0.1:{rest}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def pytest_report_header() -> list[str]:
+    return [f"python {sys.version.split()[0]}; realdata: {'present' if REALDATA.exists() else 'absent'}"]

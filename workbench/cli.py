@@ -1,0 +1,197 @@
+"""The ``workbench`` command line: only click wiring; the work happens in the package.
+
+Every error a user can cause prints one line (``error: …``) and exits non-zero
+with the code of its :class:`~workbench.errors.WorkbenchError` class.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from workbench import data
+from workbench.cache import Cache
+from workbench.demo import DemoConfig, generate
+from workbench.errors import InvalidInputError, WorkbenchError
+from workbench.query import DayRange, RollupQuery
+from workbench.sources import open_source
+from workbench.sources.base import CostEstimate, Source, human_bytes
+from workbench.sources.demo import DemoSource
+
+SOURCE_HELP = "demo (default), demo:SEED, bigquery[:BILLING_PROJECT], or a Parquet path/glob"
+
+
+class Spinner:
+    """A progress line on stderr for steps that may take more than a second."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            click.echo(f"… {message}", err=True)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except WorkbenchError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+
+
+def _confirm(assume_yes: bool) -> Callable[[CostEstimate], bool]:
+    def ask(estimate: CostEstimate) -> bool:
+        click.echo(f"BigQuery estimate: {estimate}", err=True)
+        if assume_yes:
+            return True
+        if not sys.stdin.isatty():
+            click.echo("error: not a terminal; pass --yes to run the query", err=True)
+            return False
+        return click.confirm("Run it?", default=False, err=True)
+
+    return ask
+
+
+def _source(spec: str, *, max_bytes: int | None, yes: bool, progress: Spinner) -> Source:
+    source = open_source(spec, max_bytes_billed=max_bytes, confirm=_confirm(yes))
+    if isinstance(source, DemoSource):
+        source._progress = progress  # generation on first use reports progress
+    return source
+
+
+def _days(source: Source, start: str | None, end: str | None, days: int) -> DayRange:
+    default_end = source.today - dt.timedelta(days=1) if isinstance(source, DemoSource) else None
+    if end is None:
+        last = default_end or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+    else:
+        last = DayRange.parse(end, end).end
+    first = start if start is not None else last - dt.timedelta(days=days - 1)
+    return DayRange.parse(first, last)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="workbench")
+def main() -> None:
+    """Investigate PyPI download statistics: is this volume real?"""
+
+
+@main.command("demo-data")
+@click.option("--out", type=click.Path(path_type=Path), help="Directory to write (default: the data dir).")
+@click.option("--seed", type=int, default=DemoConfig().seed, show_default=True)
+@click.option("--packages", type=click.IntRange(20, 5000), default=DemoConfig().packages, show_default=True)
+@click.option("--days", type=click.IntRange(28, 730), default=DemoConfig().days, show_default=True)
+@click.option("--quiet", is_flag=True)
+def demo_data(out: Path | None, seed: int, packages: int, days: int, quiet: bool) -> None:
+    """Generate the demo dataset (raw BigQuery layout + metadata + ground truth)."""
+    config = DemoConfig(seed=seed, packages=packages, days=days)
+    with _errors():
+        target = out or DemoSource(config).path
+        report = generate(target, config, progress=Spinner(not quiet))
+        click.echo(
+            f"wrote {report.rows:,} rows for {report.packages} packages to {report.path} "
+            f"in {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s)"
+        )
+
+
+@main.command()
+@click.argument("packages", nargs=-1, required=True)
+@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
+@click.option("--start", help="First day (YYYY-MM-DD).")
+@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
+@click.option("--days", type=click.IntRange(1, 1098), default=30, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Show the cost estimate (BigQuery) and stop.")
+@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
+@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
+@click.option("--refresh", is_flag=True, help="Ignore cached results and fetch again.")
+@click.option("--out", type=click.Path(path_type=Path), help="Also write the downloads rollup here (.parquet/.csv).")
+@click.option("--quiet", is_flag=True)
+def fetch(packages: tuple[str, ...], spec: str, start: str | None, end: str | None, days: int,
+          dry_run: bool, yes: bool, max_bytes: int | None, refresh: bool, out: Path | None,
+          quiet: bool) -> None:
+    """Fetch (or reuse from the cache) the rollups of PACKAGES."""
+    progress = Spinner(not quiet)
+    with _errors():
+        source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
+        query = RollupQuery.of(list(packages), *_range_args(source, start, end, days))
+        if dry_run:
+            estimate = source.estimate(query)
+            click.echo(f"{source.describe()}: {estimate}" if estimate else
+                       f"{source.describe()}: local data, no query cost")
+            return
+        rollup = data.load(source, query, cache=Cache(), refresh=refresh, progress=progress)
+        totals = rollup.totals()
+        for row in totals.iter_rows(named=True):
+            click.echo(f"{row['project']}\t{row['downloads']:,} downloads (a lower bound: mirrors are not counted)")
+        click.echo(rollup.provenance.summary(), err=True)
+        if out is not None:
+            _write(rollup.downloads.collect(), out)
+        if rollup.missing:
+            hints = []
+            for name in rollup.missing:
+                close = data.suggestions(source, name)
+                hints.append(f"{name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+            raise InvalidInputError(f"no downloads found for {'; '.join(hints)} in {query.days}")
+
+
+def _range_args(source: Source, start: str | None, end: str | None, days: int) -> tuple[Any, Any]:
+    rng = _days(source, start, end, days)
+    return rng.start, rng.end
+
+
+def _write(frame: Any, out: Path) -> None:
+    if out.suffix == ".csv":
+        frame.write_csv(out)
+    elif out.suffix == ".parquet":
+        frame.write_parquet(out)
+    else:
+        raise InvalidInputError(f"--out must end in .csv or .parquet, not {out.suffix or 'nothing'}")
+
+
+@main.group()
+def cache() -> None:
+    """List, size and clear cached rollups."""
+
+
+@cache.command("list")
+def cache_list() -> None:
+    """Every cached entry, newest first."""
+    store = Cache()
+    entries = store.entries()
+    click.echo(f"{len(entries)} entries in {store.root}")
+    for e in entries:
+        state = "complete" if e.complete else f"incomplete, age {e.age()}"
+        query = e.description.get("query") or ", ".join(e.description.get("projects", []))
+        click.echo(f"{e.key[:12]}  {e.kind:<12} {e.rows:>9,} rows {human_bytes(e.size):>10}  "
+                   f"{e.created:%Y-%m-%d %H:%M}  {state}  {query}")
+
+
+@cache.command("size")
+def cache_size() -> None:
+    """Total size of the cache."""
+    store = Cache()
+    click.echo(f"{human_bytes(store.size())} in {store.root}")
+
+
+@cache.command("clear")
+@click.option("--incomplete", is_flag=True, help="Only entries holding days still in progress.")
+@click.option("--older-than", type=click.IntRange(0), help="Only entries older than N days.")
+def cache_clear(incomplete: bool, older_than: int | None) -> None:
+    """Remove cached entries."""
+    age = dt.timedelta(days=older_than) if older_than is not None else None
+    removed = Cache().clear(incomplete_only=incomplete, older_than=age)
+    click.echo(f"removed {removed} entries")
+
+
+if __name__ == "__main__":
+    main()
