@@ -77,9 +77,20 @@ def bq_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("emulator") / "bqemulator.log"
     with log.open("w") as handle:
         proc = subprocess.Popen(
-            [binary, "start", "--rest-port", str(rest), "--grpc-port", str(grpc),
-             "--project", "test", "--log-level", "warning"],
-            stdout=handle, stderr=subprocess.STDOUT,
+            [
+                binary,
+                "start",
+                "--rest-port",
+                str(rest),
+                "--grpc-port",
+                str(grpc),
+                "--project",
+                "test",
+                "--log-level",
+                "warning",
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 60
@@ -103,4 +114,6 @@ def bq_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def pytest_report_header() -> list[str]:
-    return [f"python {sys.version.split()[0]}; realdata: {'present' if REALDATA.exists() else 'absent'}"]
+    return [
+        f"python {sys.version.split()[0]}; realdata: {'present' if REALDATA.exists() else 'absent'}"
+    ]

@@ -42,29 +42,38 @@ def _jsonable(value: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def loaded(bq_endpoint: str, small_demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def loaded(
+    bq_endpoint: str, small_demo_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     """Three packages × 12 days of demo rows loaded into the emulator and a Parquet file."""
     from google.api_core.client_options import ClientOptions
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
 
-    client = bigquery.Client(project="test", credentials=AnonymousCredentials(),
-                             client_options=ClientOptions(api_endpoint=bq_endpoint))
+    client = bigquery.Client(
+        project="test",
+        credentials=AnonymousCredentials(),
+        client_options=ClientOptions(api_endpoint=bq_endpoint),
+    )
     client.create_dataset("pypi", exists_ok=True)
     table = bigquery.Table(DOWNLOADS, schema=bigquery_schema(FILE_DOWNLOADS))
     table.time_partitioning = bigquery.TimePartitioning(field="timestamp")
     table.clustering_fields = ["project"]
     client.create_table(table, exists_ok=True)
-    client.create_table(bigquery.Table(METADATA, schema=bigquery_schema(DISTRIBUTION_METADATA)),
-                        exists_ok=True)
+    client.create_table(
+        bigquery.Table(METADATA, schema=bigquery_schema(DISTRIBUTION_METADATA)), exists_ok=True
+    )
 
     raw = pl.scan_parquet(small_demo_dir / "file_downloads")
-    names = (raw.group_by("project").len().sort("len").collect()["project"].to_list())
+    names = raw.group_by("project").len().sort("len").collect()["project"].to_list()
     projects = [names[len(names) // 4], names[len(names) // 2], names[-8]]
     first_day = SMALL.start + dt.timedelta(days=20)
     start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC)
-    rows = raw.filter(pl.col("project").is_in(projects) & (pl.col("timestamp") >= start)
-                      & (pl.col("timestamp") < start + dt.timedelta(days=12))).collect()
+    rows = raw.filter(
+        pl.col("project").is_in(projects)
+        & (pl.col("timestamp") >= start)
+        & (pl.col("timestamp") < start + dt.timedelta(days=12))
+    ).collect()
     assert rows.height > 1000
     rows = rows.head(6000)
     out = tmp_path_factory.mktemp("bq") / "rows.parquet"
@@ -74,18 +83,26 @@ def loaded(bq_endpoint: str, small_demo_dir: Path, tmp_path_factory: pytest.Temp
     meta_path = out.parent / "meta.parquet"
     pq.write_table(pa.Table.from_pylist(meta_rows, schema=meta.schema), meta_path)
     for lo in range(0, rows.height, 2000):
-        errors = client.insert_rows_json(DOWNLOADS, [_jsonable(r) for r in rows.slice(lo, 2000).to_dicts()])
+        errors = client.insert_rows_json(
+            DOWNLOADS, [_jsonable(r) for r in rows.slice(lo, 2000).to_dicts()]
+        )
         assert not errors, errors[:3]
     assert not client.insert_rows_json(METADATA, [_jsonable(r) for r in meta_rows])
     last_day = first_day + dt.timedelta(days=11)
-    query = RollupQuery.of(projects + ["not-there"], first_day, last_day, today=TODAY)
-    return {"client": client, "parquet": out, "meta": meta_path, "query": query,
-            "projects": tuple(sorted(projects))}
+    query = RollupQuery.of([*projects, "not-there"], first_day, last_day, today=TODAY)
+    return {
+        "client": client,
+        "parquet": out,
+        "meta": meta_path,
+        "query": query,
+        "projects": tuple(sorted(projects)),
+    }
 
 
 def _bq(loaded: dict[str, Any], **kw: Any) -> BigQuerySource:
-    return BigQuerySource(client=loaded["client"], downloads_table=DOWNLOADS,
-                          metadata_table=METADATA, **kw)
+    return BigQuerySource(
+        client=loaded["client"], downloads_table=DOWNLOADS, metadata_table=METADATA, **kw
+    )
 
 
 def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
@@ -113,15 +130,21 @@ def test_release_metadata_matches(loaded: dict[str, Any]) -> None:
 
 
 @pytest.mark.emulator
-def test_load_through_the_cache_costs_nothing_the_second_time(loaded: dict[str, Any], tmp_path: Path) -> None:
+def test_load_through_the_cache_costs_nothing_the_second_time(
+    loaded: dict[str, Any], tmp_path: Path
+) -> None:
     seen: list[CostEstimate] = []
     source = _bq(loaded, confirm=lambda e: seen.append(e) or True)
     cache = Cache(tmp_path)
     first = data.load(source, loaded["query"], cache=cache, today=TODAY)
     assert len(seen) == 1 and seen[0].queries == 2
     assert first.missing == ("not-there",)
-    second = data.load(_bq(loaded, confirm=lambda e: pytest.fail("asked again")),
-                       loaded["query"], cache=cache, today=TODAY)
+    second = data.load(
+        _bq(loaded, confirm=lambda e: pytest.fail("asked again")),
+        loaded["query"],
+        cache=cache,
+        today=TODAY,
+    )
     assert second.provenance.from_cache
     assert second.downloads.collect().equals(first.downloads.collect())
 
@@ -170,7 +193,9 @@ def test_estimate_is_priced() -> None:
     assert "1.0 TiB" in str(estimate) and "2 queries" in str(estimate)
 
 
-def test_missing_credentials_is_one_clear_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_credentials_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "absent.json"))
     monkeypatch.setenv("NO_GCE_CHECK", "True")
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))

@@ -16,8 +16,14 @@ TODAY = dt.date(2026, 11, 25)
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("Foo_Bar", "foo-bar"), ("foo.bar", "foo-bar"), ("FOO--_.bar", "foo-bar"),
-     (" requests ", "requests"), ("zope.interface", "zope-interface"), ("a", "a")],
+    [
+        ("Foo_Bar", "foo-bar"),
+        ("foo.bar", "foo-bar"),
+        ("FOO--_.bar", "foo-bar"),
+        (" requests ", "requests"),
+        ("zope.interface", "zope-interface"),
+        ("a", "a"),
+    ],
 )
 def test_pep503_normalisation(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
@@ -25,8 +31,21 @@ def test_pep503_normalisation(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "   ", "-leading", "trailing_", "quote'", "semi;colon", "back`tick", "foo bar",
-     "requests\u0435", "ｒｅｑｕｅｓｔｓ", "a" * 201, "foo\nbar", "../etc/passwd"],
+    [
+        "",
+        "   ",
+        "-leading",
+        "trailing_",
+        "quote'",
+        "semi;colon",
+        "back`tick",
+        "foo bar",
+        "requests\u0435",
+        "ｒｅｑｕｅｓｔｓ",
+        "a" * 201,
+        "foo\nbar",
+        "../etc/passwd",
+    ],
 )
 def test_invalid_names_are_refused_with_one_line(bad: str) -> None:
     with pytest.raises(InvalidInputError) as info:

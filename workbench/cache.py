@@ -63,7 +63,9 @@ class Entry:
 
 def make_key(material: Mapping[str, Any]) -> str:
     """A stable key for ``material`` (JSON-serialisable), schema version included."""
-    payload = json.dumps({**material, "schema_version": SCHEMA_VERSION}, sort_keys=True, default=str)
+    payload = json.dumps(
+        {**material, "schema_version": SCHEMA_VERSION}, sort_keys=True, default=str
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -126,7 +128,9 @@ class Cache:
         }
         table = table.replace_schema_metadata({_META_KEY: json.dumps(meta, default=str).encode()})
         self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{key[:16]}-", suffix=_SUFFIX, dir=self.root)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f"{_TMP_PREFIX}{key[:16]}-", suffix=_SUFFIX, dir=self.root
+        )
         try:
             with os.fdopen(fd, "wb") as handle:
                 pq.write_table(table, handle, compression="zstd")
@@ -178,7 +182,9 @@ class Cache:
     def size(self) -> int:
         return sum(e.size for e in self.entries())
 
-    def clear(self, *, incomplete_only: bool = False, older_than: dt.timedelta | None = None) -> int:
+    def clear(
+        self, *, incomplete_only: bool = False, older_than: dt.timedelta | None = None
+    ) -> int:
         """Remove entries (all, only incomplete ones, or older ones); returns how many."""
         removed = 0
         for entry in self.entries():

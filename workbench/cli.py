@@ -87,9 +87,13 @@ def main() -> None:
 
 
 @main.command("demo-data")
-@click.option("--out", type=click.Path(path_type=Path), help="Directory to write (default: the data dir).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Directory to write (default: the data dir)."
+)
 @click.option("--seed", type=int, default=DemoConfig().seed, show_default=True)
-@click.option("--packages", type=click.IntRange(20, 5000), default=DemoConfig().packages, show_default=True)
+@click.option(
+    "--packages", type=click.IntRange(20, 5000), default=DemoConfig().packages, show_default=True
+)
 @click.option("--days", type=click.IntRange(28, 730), default=DemoConfig().days, show_default=True)
 @click.option("--quiet", is_flag=True)
 def demo_data(out: Path | None, seed: int, packages: int, days: int, quiet: bool) -> None:
@@ -114,11 +118,25 @@ def demo_data(out: Path | None, seed: int, packages: int, days: int, quiet: bool
 @click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
 @click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
 @click.option("--refresh", is_flag=True, help="Ignore cached results and fetch again.")
-@click.option("--out", type=click.Path(path_type=Path), help="Also write the downloads rollup here (.parquet/.csv).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Also write the downloads rollup here (.parquet/.csv).",
+)
 @click.option("--quiet", is_flag=True)
-def fetch(packages: tuple[str, ...], spec: str, start: str | None, end: str | None, days: int,
-          dry_run: bool, yes: bool, max_bytes: int | None, refresh: bool, out: Path | None,
-          quiet: bool) -> None:
+def fetch(
+    packages: tuple[str, ...],
+    spec: str,
+    start: str | None,
+    end: str | None,
+    days: int,
+    dry_run: bool,
+    yes: bool,
+    max_bytes: int | None,
+    refresh: bool,
+    out: Path | None,
+    quiet: bool,
+) -> None:
     """Fetch (or reuse from the cache) the rollups of PACKAGES."""
     progress = Spinner(not quiet)
     with _errors():
@@ -126,13 +144,17 @@ def fetch(packages: tuple[str, ...], spec: str, start: str | None, end: str | No
         query = RollupQuery.of(list(packages), *_range_args(source, start, end, days))
         if dry_run:
             estimate = source.estimate(query)
-            click.echo(f"{source.describe()}: {estimate}" if estimate else
-                       f"{source.describe()}: local data, no query cost")
+            click.echo(
+                f"{source.describe()}: {estimate}"
+                if estimate
+                else f"{source.describe()}: local data, no query cost"
+            )
             return
         rollup = data.load(source, query, cache=Cache(), refresh=refresh, progress=progress)
         totals = rollup.totals()
         for row in totals.iter_rows(named=True):
-            click.echo(f"{row['project']}\t{row['downloads']:,} downloads (a lower bound: mirrors are not counted)")
+            downloads = f"{row['downloads']:,} downloads"
+            click.echo(f"{row['project']}\t{downloads} (a lower bound: mirrors are not counted)")
         click.echo(rollup.provenance.summary(), err=True)
         if out is not None:
             _write(rollup.downloads.collect(), out)
@@ -140,7 +162,9 @@ def fetch(packages: tuple[str, ...], spec: str, start: str | None, end: str | No
             hints = []
             for name in rollup.missing:
                 close = data.suggestions(source, name)
-                hints.append(f"{name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+                hints.append(
+                    f"{name!r}" + (f" (did you mean {', '.join(close)}?)" if close else "")
+                )
             raise InvalidInputError(f"no downloads found for {'; '.join(hints)} in {query.days}")
 
 
@@ -155,7 +179,9 @@ def _write(frame: Any, out: Path) -> None:
     elif out.suffix == ".parquet":
         frame.write_parquet(out)
     else:
-        raise InvalidInputError(f"--out must end in .csv or .parquet, not {out.suffix or 'nothing'}")
+        raise InvalidInputError(
+            f"--out must end in .csv or .parquet, not {out.suffix or 'nothing'}"
+        )
 
 
 @main.group()
@@ -172,8 +198,10 @@ def cache_list() -> None:
     for e in entries:
         state = "complete" if e.complete else f"incomplete, age {e.age()}"
         query = e.description.get("query") or ", ".join(e.description.get("projects", []))
-        click.echo(f"{e.key[:12]}  {e.kind:<12} {e.rows:>9,} rows {human_bytes(e.size):>10}  "
-                   f"{e.created:%Y-%m-%d %H:%M}  {state}  {query}")
+        click.echo(
+            f"{e.key[:12]}  {e.kind:<12} {e.rows:>9,} rows {human_bytes(e.size):>10}  "
+            f"{e.created:%Y-%m-%d %H:%M}  {state}  {query}"
+        )
 
 
 @cache.command("size")
@@ -191,6 +219,38 @@ def cache_clear(incomplete: bool, older_than: int | None) -> None:
     age = dt.timedelta(days=older_than) if older_than is not None else None
     removed = Cache().clear(incomplete_only=incomplete, older_than=age)
     click.echo(f"removed {removed} entries")
+
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@main.command()
+@click.argument("notebook", default="01_overview.ipynb")
+@click.option("--port", type=click.IntRange(1024, 65535), default=8866, show_default=True)
+@click.option("--no-browser", is_flag=True, help="Do not open a browser.")
+def serve(notebook: str, port: int, no_browser: bool) -> None:
+    """Serve an app with Voilà on 127.0.0.1 (the demo data is generated first if needed)."""
+    import subprocess
+
+    with _errors():
+        path = NOTEBOOKS / notebook
+        if not path.is_file():
+            available = ", ".join(sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+            raise InvalidInputError(f"no app {notebook!r}; available: {available or 'none'}")
+        DemoSource(progress=Spinner(True)).ensure()
+        args = [
+            sys.executable,
+            "-m",
+            "voila",
+            str(path),
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
+            "--strip_sources=True",
+        ]
+        if no_browser:
+            args.append("--no-browser")
+        click.echo(f"serving {path.name} on http://127.0.0.1:{port}/ (Ctrl+C to stop)", err=True)
+        sys.exit(subprocess.call(args))
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ class Provenance:
     def summary(self) -> str:
         cached = sum(p.from_cache for p in self.parts)
         cost = f"; queried: {self.estimate}" if self.estimate else ""
-        return f"{self.source}; {self.query.describe()}; {cached}/{len(self.parts)} parts from cache{cost}"
+        parts = f"{cached}/{len(self.parts)} parts from cache"
+        return f"{self.source}; {self.query.describe()}; {parts}{cost}"
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,9 @@ def load(
     missing_parts = {(p.days, c) for kind, p, c, key in plan if key not in hits}
     estimate: CostEstimate | None = None
     if missing_parts:
-        estimates = [source.estimate(query.with_days(days)) for days, _ in sorted(missing_parts, key=str)]
+        estimates = [
+            source.estimate(query.with_days(days)) for days, _ in sorted(missing_parts, key=str)
+        ]
         known = [e for e in estimates if e is not None]
         if known:
             estimate = sum(known[1:], known[0])
@@ -161,15 +164,22 @@ def load(
                 if frame is None:
                     say(f"computing the {kind} rollup for {part.describe()}")
                     frame = conform(_collect(source.rollup(kind, part), f"the {kind} rollup"), kind)
-                    cache.put(key, kind, frame, complete=complete,
-                              description={"source": source.describe(), "query": part.describe()})
+                    cache.put(
+                        key,
+                        kind,
+                        frame,
+                        complete=complete,
+                        description={"source": source.describe(), "query": part.describe()},
+                    )
         entry = cache.entry(key)
         created = entry.created if entry else dt.datetime.now(dt.UTC)
         frames[kind].append(frame)
         parts.append(Part(kind, part.days, complete, from_cache, frame.height, created))
 
     downloads = pl.concat(frames["downloads"]) if frames["downloads"] else empty("downloads")
-    fingerprints = pl.concat(frames["fingerprints"]) if frames["fingerprints"] else empty("fingerprints")
+    fingerprints = (
+        pl.concat(frames["fingerprints"]) if frames["fingerprints"] else empty("fingerprints")
+    )
     found = set(downloads["project"].unique().to_list())
     missing = tuple(p for p in (query.projects or ()) if p not in found)
     spent = int(getattr(source, "last_bytes_processed", 0) or 0)
@@ -178,7 +188,11 @@ def load(
 
 
 def _cached_frame(
-    cache: Cache, source: Source, kind: str, material: dict[str, Any], fetch: Callable[[], pl.LazyFrame]
+    cache: Cache,
+    source: Source,
+    kind: str,
+    material: dict[str, Any],
+    fetch: Callable[[], pl.LazyFrame],
 ) -> pl.DataFrame:
     key = make_key({"kind": kind, "source": source.identity, **material})
     frame = cache.get(key, kind)
@@ -188,15 +202,27 @@ def _cached_frame(
         frame = cache.get(key, kind)
         if frame is None:
             frame = conform(_collect(fetch(), kind), kind)
-            cache.put(key, kind, frame, complete=not source.live,
-                      description={"source": source.describe(), **material})
+            cache.put(
+                key,
+                kind,
+                frame,
+                complete=not source.live,
+                description={"source": source.describe(), **material},
+            )
     return frame
 
 
-def releases(source: Source, projects: tuple[str, ...], *, cache: Cache | None = None) -> pl.DataFrame:
+def releases(
+    source: Source, projects: tuple[str, ...], *, cache: Cache | None = None
+) -> pl.DataFrame:
     """One row per release of ``projects`` (cached; refreshed after the TTL for live sources)."""
-    return _cached_frame(cache or Cache(), source, "releases", {"projects": list(projects)},
-                         lambda: source.releases(projects))
+    return _cached_frame(
+        cache or Cache(),
+        source,
+        "releases",
+        {"projects": list(projects)},
+        lambda: source.releases(projects),
+    )
 
 
 def dependents(
@@ -204,8 +230,9 @@ def dependents(
 ) -> pl.DataFrame:
     """Releases of other packages since ``since`` that require ``projects`` (cached)."""
     material = {"projects": list(projects), "since": str(since)}
-    return _cached_frame(cache or Cache(), source, "dependents", material,
-                         lambda: source.dependents(projects, since))
+    return _cached_frame(
+        cache or Cache(), source, "dependents", material, lambda: source.dependents(projects, since)
+    )
 
 
 def suggestions(source: Source, name: str, limit: int = 3) -> list[str]:

@@ -54,7 +54,9 @@ def dependents_from_files(files: pl.LazyFrame, projects: tuple[str, ...]) -> pl.
             project=normalized_name(pl.col("requirement").str.extract(REQUIREMENT_NAME, 1)),
             dependent=normalized_name(pl.col("name")),
         )
-        .filter(pl.col("project").is_in(list(projects)) & (pl.col("project") != pl.col("dependent")))
+        .filter(
+            pl.col("project").is_in(list(projects)) & (pl.col("project") != pl.col("dependent"))
+        )
     )
     return (
         exploded.group_by("project", "dependent", "version")

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 import polars as pl
 
 from workbench.errors import DataSchemaError
 from workbench.query import RollupQuery
-from workbench.schema import DIMENSIONS, FINGERPRINT_FIELDS, FINGERPRINT_SEPARATOR, FINGERPRINT_TOP_K
+from workbench.schema import (
+    DIMENSIONS,
+    FINGERPRINT_FIELDS,
+    FINGERPRINT_SEPARATOR,
+    FINGERPRINT_TOP_K,
+)
 
 # canonical name -> path in the BigQuery layout
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -48,7 +54,8 @@ def _locate(schema: Mapping[str, pl.DataType], path: tuple[str, ...]) -> pl.Expr
     head = path[0]
     if head not in schema:
         return None
-    expr, dtype = pl.col(head), schema[head]
+    expr: pl.Expr = pl.col(head)
+    dtype: Any = schema[head]
     for name in path[1:]:
         if not isinstance(dtype, pl.Struct):
             return None
@@ -99,16 +106,23 @@ def canonical(raw: pl.LazyFrame, *, where: str = "the data") -> pl.LazyFrame:
             f"{where} is not in the download-log layout: missing {', '.join(missing)}"
         )
     for name, path in OPTIONAL.items():
-        columns[name] = _locate(schema, path) if _locate(schema, path) is not None else pl.lit(None)
+        found = _locate(schema, path)
+        columns[name] = found if found is not None else pl.lit(None, dtype=pl.String)
     _check_types(schema, columns)
     ts = columns["timestamp"]
     ts_dtype = pl.LazyFrame(schema=schema).select(ts).collect_schema()["timestamp"]
     assert isinstance(ts_dtype, pl.Datetime)
-    utc = ts.dt.replace_time_zone("UTC") if ts_dtype.time_zone is None else ts.dt.convert_time_zone("UTC")
+    utc = (
+        ts.dt.replace_time_zone("UTC")
+        if ts_dtype.time_zone is None
+        else ts.dt.convert_time_zone("UTC")
+    )
     columns["timestamp"] = utc
     return raw.select(
-        **{name: expr.cast(pl.String) if name not in ("timestamp", "ci_raw") else expr
-           for name, expr in columns.items()}
+        **{
+            name: expr.cast(pl.String) if name not in ("timestamp", "ci_raw") else expr
+            for name, expr in columns.items()
+        }
     )
 
 

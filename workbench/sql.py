@@ -61,7 +61,9 @@ class Param:
 def table_name(name: str) -> str:
     """Validate a ``project.dataset.table`` identifier and quote it."""
     if not _TABLE.match(name):
-        raise InvalidInputError(f"{name[:80]!r} is not a BigQuery table name like project.dataset.table")
+        raise InvalidInputError(
+            f"{name[:80]!r} is not a BigQuery table name like project.dataset.table"
+        )
     return f"`{name}`"
 
 
@@ -86,7 +88,7 @@ def fingerprints_sql(table: str, query: RollupQuery, *, top_k: int = FINGERPRINT
     sep = f", '{FINGERPRINT_SEPARATOR}', "
     parts = sep.join(f"IFNULL({expr}, '')" for expr in FINGERPRINT_SQL)
     return (
-        "WITH per_client AS (\n"
+        "WITH per_client AS (\n"  # noqa: S608 (validated table name; values are parameters)
         f"  SELECT project, DATE(timestamp) AS date, CONCAT({parts}) AS fingerprint,\n"
         "    COUNT(*) AS downloads\n"
         f"  FROM {table_name(table)}\n"
@@ -121,7 +123,7 @@ def dependent_files_sql(table: str) -> str:
     """Release files uploaded since ``@since`` that require one of ``@projects``."""
     req = r"REGEXP_EXTRACT(req, r'^\s*([A-Za-z0-9][A-Za-z0-9._-]*)')"
     return (
-        "SELECT name, version, upload_time, requires_dist\n"
+        "SELECT name, version, upload_time, requires_dist\n"  # noqa: S608 (as above)
         f"FROM {table_name(table)}\n"
         "WHERE upload_time >= @since AND EXISTS (\n"
         "  SELECT 1 FROM UNNEST(requires_dist) AS req\n"

@@ -73,20 +73,23 @@ Progress = Callable[[str], None]
 def ground_truth_rows(catalog: Catalog, start: dt.date) -> list[dict[str, object]]:
     out = []
     for sc in catalog.scenarios:
-        out.append({
-            "project": catalog.packages[sc.package].name,
-            "scenario": sc.kind,
-            "inorganic": sc.inorganic,
-            "start": start + dt.timedelta(days=sc.start),
-            "end": start + dt.timedelta(days=sc.end),
-            "related": catalog.packages[sc.related].name if sc.related is not None else "",
-            "detail": sc.detail,
-        })
+        out.append(
+            {
+                "project": catalog.packages[sc.package].name,
+                "scenario": sc.kind,
+                "inorganic": sc.inorganic,
+                "start": start + dt.timedelta(days=sc.start),
+                "end": start + dt.timedelta(days=sc.end),
+                "related": catalog.packages[sc.related].name if sc.related is not None else "",
+                "detail": sc.detail,
+            }
+        )
     return out
 
 
-def generate(out: str | Path, config: DemoConfig = DemoConfig(),
-             progress: Progress | None = None) -> GenerationReport:
+def generate(
+    out: str | Path, config: DemoConfig = DemoConfig(), progress: Progress | None = None
+) -> GenerationReport:
     """Write the demo dataset to ``out`` (atomically: built aside, then renamed)."""
     began = time.perf_counter()
     say = progress or (lambda _msg: None)
@@ -109,19 +112,30 @@ def generate(out: str | Path, config: DemoConfig = DemoConfig(),
             sl = slice(lo, lo + ROWS_PER_FILE)
             chunk = type(cols)(**{k: getattr(cols, k)[sl] for k in cols.__dataclass_fields__})
             table = to_arrow(catalog, chunk, config.start)
-            pq.write_table(table, work / "file_downloads" / f"part-{part:03d}.parquet",
-                           compression="zstd", row_group_size=250_000)
-        pq.write_table(metadata_table(rng, catalog, config.start),
-                       work / "distribution_metadata.parquet", compression="zstd")
+            pq.write_table(
+                table,
+                work / "file_downloads" / f"part-{part:03d}.parquet",
+                compression="zstd",
+                row_group_size=250_000,
+            )
+        pq.write_table(
+            metadata_table(rng, catalog, config.start),
+            work / "distribution_metadata.parquet",
+            compression="zstd",
+        )
         truth = ground_truth_rows(catalog, config.start)
         with (work / GROUND_TRUTH).open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(truth[0]))
             writer.writeheader()
             writer.writerows(truth)
         manifest = {
-            "generator_version": GENERATOR_VERSION, "seed": config.seed,
-            "start": str(config.start), "end": str(config.end), "rows": rows,
-            "packages": len(catalog.packages), "scenarios": len(catalog.scenarios),
+            "generator_version": GENERATOR_VERSION,
+            "seed": config.seed,
+            "start": str(config.start),
+            "end": str(config.end),
+            "rows": rows,
+            "packages": len(catalog.packages),
+            "scenarios": len(catalog.scenarios),
         }
         (work / MANIFEST).write_text(json.dumps(manifest, indent=2))
         if out.exists():
@@ -139,7 +153,9 @@ def is_complete(path: str | Path, config: DemoConfig) -> bool:
         manifest = json.loads((Path(path) / MANIFEST).read_text())
     except (OSError, ValueError):
         return False
-    return bool(manifest.get("generator_version") == GENERATOR_VERSION
-                and manifest.get("seed") == config.seed
-                and manifest.get("end") == str(config.end)
-                and manifest.get("packages") is not None)
+    return bool(
+        manifest.get("generator_version") == GENERATOR_VERSION
+        and manifest.get("seed") == config.seed
+        and manifest.get("end") == str(config.end)
+        and manifest.get("packages") is not None
+    )

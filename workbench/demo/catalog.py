@@ -15,12 +15,61 @@ from workbench.demo import calibration as cal
 
 _PREFIXES = ("py", "django-", "flask-", "aio", "pytest-", "sphinx-", "fast", "lib", "open", "")
 _ROOTS = (
-    "quill", "tidal", "beacon", "marrow", "sprocket", "lumen", "cobalt", "fjord", "orbit",
-    "parsec", "rivet", "tundra", "vortex", "wren", "yarrow", "zephyr", "anvil", "basalt",
-    "cinder", "delta", "ember", "flint", "garnet", "harbor", "indigo", "juniper", "kestrel",
-    "lichen", "mosaic", "nimbus", "onyx", "prism", "quartz", "ridge", "sable", "thistle",
-    "umber", "vellum", "willow", "xenon", "yonder", "zinc", "atlas", "bramble", "cask",
-    "dune", "eddy", "fable", "glade", "heron", "isle", "jolt", "knot", "loom", "mesa",
+    "quill",
+    "tidal",
+    "beacon",
+    "marrow",
+    "sprocket",
+    "lumen",
+    "cobalt",
+    "fjord",
+    "orbit",
+    "parsec",
+    "rivet",
+    "tundra",
+    "vortex",
+    "wren",
+    "yarrow",
+    "zephyr",
+    "anvil",
+    "basalt",
+    "cinder",
+    "delta",
+    "ember",
+    "flint",
+    "garnet",
+    "harbor",
+    "indigo",
+    "juniper",
+    "kestrel",
+    "lichen",
+    "mosaic",
+    "nimbus",
+    "onyx",
+    "prism",
+    "quartz",
+    "ridge",
+    "sable",
+    "thistle",
+    "umber",
+    "vellum",
+    "willow",
+    "xenon",
+    "yonder",
+    "zinc",
+    "atlas",
+    "bramble",
+    "cask",
+    "dune",
+    "eddy",
+    "fable",
+    "glade",
+    "heron",
+    "isle",
+    "jolt",
+    "knot",
+    "loom",
+    "mesa",
 )
 _SUFFIXES = ("", "", "", "-client", "-utils", "-sdk", "x", "-core", "-cli", "kit", "-io", "db")
 _LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "MPL-2.0", "GPL-3.0-or-later")
@@ -37,8 +86,9 @@ SCENARIOS: dict[str, int] = {
     "installer_shift": 2,
 }
 #: Scenarios that are fake traffic (the rest are real but easy to misread).
-INORGANIC = frozenset({"inflation_campaign", "micro_inflation", "new_package_burst",
-                       "geo_concentration"})
+INORGANIC = frozenset(
+    {"inflation_campaign", "micro_inflation", "new_package_burst", "geo_concentration"}
+)
 ORGANIC_NEW_PACKAGES = 6
 REGIONAL_AUDIENCES = ("CN", "JP", "RU", "DE", "KR", "BR")
 
@@ -95,7 +145,7 @@ class Catalog:
 
 def _names(rng: np.random.Generator, n: int) -> list[str]:
     seen: set[str] = set()
-    out = []
+    out: list[str] = []
     while len(out) < n:
         name = (rng.choice(_PREFIXES) + rng.choice(_ROOTS) + rng.choice(_SUFFIXES)).strip("-")
         if name not in seen:
@@ -185,7 +235,7 @@ def _popularity(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _new_package(rng: np.random.Generator, name: str, days: int, first_week: float) -> Package:
-    first = int(rng.integers(days // 3, days - 10))
+    first = _between(rng, days // 3, days - 10)
     n_versions = int(rng.integers(1, 5))
     release_days = np.unique(first + np.sort(rng.integers(0, days - first, size=n_versions)))
     release_days[0] = first
@@ -213,14 +263,16 @@ def build(rng: np.random.Generator, *, packages: int, days: int) -> Catalog:
     return Catalog(days, catalog, scenarios, tuple(cal.COUNTRY_SHARES))
 
 
-def _requirements(rng: np.random.Generator, pkg: Package, catalog: list[Package]) -> list[list[str]]:
+def _requirements(
+    rng: np.random.Generator, pkg: Package, catalog: list[Package]
+) -> list[list[str]]:
     """Static dependencies on more popular packages (same for every release)."""
     popular = [p.name for p in catalog if p.base > pkg.base * 3 and not p.is_new]
     deps: list[str] = []
     for name in rng.permutation(popular)[: int(rng.integers(0, 4))] if popular else []:
         deps.append(f"{name}>={int(rng.integers(0, 4))}.{int(rng.integers(0, 9))}")
     if rng.random() < 0.5:
-        deps.append("pytest>=7; extra == \"test\"")
+        deps.append('pytest>=7; extra == "test"')
     return [list(deps) for _ in pkg.versions]
 
 
@@ -240,65 +292,123 @@ class _Picker:
         return choice
 
 
-def _assign(rng: np.random.Generator, catalog: list[Package], organic: int, days: int) -> list[Scenario]:
+def _between(rng: np.random.Generator, lo: int, hi: int) -> int:
+    """A day in [lo, hi), tolerant of short windows (hi is raised to lo + 1)."""
+    return int(rng.integers(lo, max(hi, lo + 1)))
+
+
+def _assign(
+    rng: np.random.Generator, catalog: list[Package], organic: int, days: int
+) -> list[Scenario]:
     pick = _Picker(rng, catalog, organic)
     out: list[Scenario] = []
 
     def window(lo: int, hi: int, length: tuple[int, int]) -> tuple[int, int]:
-        start = int(rng.integers(lo, hi))
+        start = _between(rng, lo, hi)
         return start, min(days - 1, start + int(rng.integers(*length)) - 1)
 
     for _ in range(SCENARIOS["inflation_campaign"]):
         i = pick(15, 400)
         start, end = window(days // 4, days - 20, (7, 15))
         factor = float(rng.uniform(10, 40))
-        out.append(Scenario("inflation_campaign", i, start, end,
-                            f"scripted pip installs at ~{factor:.0f}x the usual volume",
-                            volume=catalog[i].base * factor, fingerprints=int(rng.integers(1, 4)),
-                            country=str(rng.choice(["US", "DE", "NL", "SG"]))))
+        out.append(
+            Scenario(
+                "inflation_campaign",
+                i,
+                start,
+                end,
+                f"scripted pip installs at ~{factor:.0f}x the usual volume",
+                volume=catalog[i].base * factor,
+                fingerprints=int(rng.integers(1, 4)),
+                country=str(rng.choice(["US", "DE", "NL", "SG"])),
+            )
+        )
     for _ in range(SCENARIOS["micro_inflation"]):
         i = pick(3, 25)
         start, end = window(days // 4, days - 10, (6, 7))
-        out.append(Scenario("micro_inflation", i, start, end,
-                            "~100 'pip install --no-cache-dir' downloads over 6 days",
-                            volume=100 / 6, fingerprints=1, country="US"))
+        out.append(
+            Scenario(
+                "micro_inflation",
+                i,
+                start,
+                end,
+                "~100 'pip install --no-cache-dir' downloads over 6 days",
+                volume=100 / 6,
+                fingerprints=1,
+                country="US",
+            )
+        )
     new_ids = [i for i, p in enumerate(catalog) if p.is_new]
-    for i in new_ids[-SCENARIOS["new_package_burst"]:]:
+    for i in new_ids[-SCENARIOS["new_package_burst"] :]:
         pkg = catalog[i]
         first = int(pkg.release_days[0])
         week = float(rng.uniform(10_000, 25_000))
-        out.append(Scenario("new_package_burst", i, first, min(days - 1, first + 6),
-                            f"{week:,.0f} downloads in its first week from a narrow client set",
-                            volume=week / 7, fingerprints=int(rng.integers(1, 3)),
-                            country=str(rng.choice(["US", "DE", "FR"]))))
+        out.append(
+            Scenario(
+                "new_package_burst",
+                i,
+                first,
+                min(days - 1, first + 6),
+                f"{week:,.0f} downloads in its first week from a narrow client set",
+                volume=week / 7,
+                fingerprints=int(rng.integers(1, 3)),
+                country=str(rng.choice(["US", "DE", "FR"])),
+            )
+        )
     populars = sorted(range(organic), key=lambda k: -catalog[k].base)[:12]
     for _ in range(SCENARIOS["dependency_surge"]):
         parent = int(rng.choice([p for p in populars if p not in pick.used]))
         pick.used.add(parent)
         i = pick(5, 120)
-        start = int(rng.integers(days // 4, days - 25))
-        out.append(Scenario("dependency_surge", i, start, days - 1,
-                            f"became a dependency of {catalog[parent].name}",
-                            related=parent, volume=float(rng.uniform(0.25, 0.6))))
+        start = _between(rng, days // 4, days - 25)
+        out.append(
+            Scenario(
+                "dependency_surge",
+                i,
+                start,
+                days - 1,
+                f"became a dependency of {catalog[parent].name}",
+                related=parent,
+                volume=float(rng.uniform(0.25, 0.6)),
+            )
+        )
     for _ in range(SCENARIOS["ci_only"]):
         i = pick(30, 3000)
         out.append(Scenario("ci_only", i, 0, days - 1, "~98% of downloads from CI runners"))
     for _ in range(SCENARIOS["stale_pinned"]):
         i = pick(20, 5000)
-        out.append(Scenario("stale_pinned", i, 0, days - 1,
-                            "most downloads on a version about two years old"))
+        out.append(
+            Scenario(
+                "stale_pinned", i, 0, days - 1, "most downloads on a version about two years old"
+            )
+        )
     for _ in range(SCENARIOS["geo_concentration"]):
         i = pick(20, 1500)
-        start = int(rng.integers(days // 5, days // 2))
+        start = _between(rng, days // 5, days // 2)
         country = str(rng.choice(["VN", "IR", "EG", "PK", "BD"]))
-        out.append(Scenario("geo_concentration", i, start, days - 1,
-                            f"most downloads suddenly come from {country}",
-                            country=country, volume=catalog[i].base * float(rng.uniform(3, 6))))
+        out.append(
+            Scenario(
+                "geo_concentration",
+                i,
+                start,
+                days - 1,
+                f"most downloads suddenly come from {country}",
+                country=country,
+                volume=catalog[i].base * float(rng.uniform(3, 6)),
+            )
+        )
     for _ in range(SCENARIOS["installer_shift"]):
         i = pick(100, 8000)
-        start = int(rng.integers(days // 4, days - 30))
-        out.append(Scenario("installer_shift", i, start, min(days - 1, start + 20),
-                            "its users moved from pip to uv; uv re-downloads more, so volume grows"))
+        start = _between(rng, days // 4, days - 30)
+        out.append(
+            Scenario(
+                "installer_shift",
+                i,
+                start,
+                min(days - 1, start + 20),
+                "its users moved from pip to uv; uv re-downloads more, so volume grows",
+            )
+        )
     for sc in out:
         _apply(rng, sc, catalog, days)
     return out
@@ -327,7 +437,9 @@ def _apply(rng: np.random.Generator, sc: Scenario, catalog: list[Package], days:
         if not np.any(parent.release_days == day):
             parent.release_days = np.unique(np.concatenate([parent.release_days, [day]]))
             parent.versions = _version_strings(rng, len(parent.release_days))
-            parent.requires = [parent.requires[0] if parent.requires else [] for _ in parent.versions]
+            parent.requires = [
+                parent.requires[0] if parent.requires else [] for _ in parent.versions
+            ]
         cut = int(np.searchsorted(parent.release_days, day))
         spec = f"{pkg.name}>={pkg.versions[-1] if pkg.release_days[-1] < day else pkg.versions[0]}"
         for v in range(cut, len(parent.versions)):

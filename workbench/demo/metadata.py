@@ -26,7 +26,11 @@ def metadata_table(rng: np.random.Generator, catalog: Catalog, start: dt.date) -
         stem = pkg.name.replace("-", "_")
         for v, (version, day) in enumerate(zip(pkg.versions, pkg.release_days, strict=True)):
             uploaded = origin + dt.timedelta(days=int(day), seconds=int(rng.integers(0, 86_400)))
-            kinds = [("bdist_wheel", f"{stem}-{version}-py3-none-any.whl", "py3")] if pkg.has_wheel else []
+            kinds = (
+                [("bdist_wheel", f"{stem}-{version}-py3-none-any.whl", "py3")]
+                if pkg.has_wheel
+                else []
+            )
             kinds.append(("sdist", f"{stem}-{version}.tar.gz", "source"))
             for offset, (ptype, filename, pyver) in enumerate(kinds):
                 digest = hashlib.sha256(filename.encode()).hexdigest()
@@ -50,7 +54,9 @@ def metadata_table(rng: np.random.Generator, catalog: Catalog, start: dt.date) -
                     "has_signature": False,
                     "md5_digest": hashlib.md5(filename.encode(), usedforsecurity=False).hexdigest(),
                     "sha256_digest": digest,
-                    "blake2_256_digest": hashlib.blake2b(filename.encode(), digest_size=32).hexdigest(),
+                    "blake2_256_digest": hashlib.blake2b(
+                        filename.encode(), digest_size=32
+                    ).hexdigest(),
                 }
                 for field in SCHEMA:
                     default: object = [] if isinstance(field.type, pa.ListType) else None

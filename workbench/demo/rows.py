@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,38 +116,77 @@ def profile(rng: np.random.Generator, seg: Segment, catalog: Catalog) -> Profile
     hours = _norm(np.array(cal.HUMAN_HOURS))
     if kind in ("human", "human_uv"):
         inst = _installer_weights({"uv": 1.0} if kind == "human_uv" else _HUMAN)
-        return Profile(inst, _norm(np.array(cal.OS_WEIGHTS["human"])), _python_weights(kind),
-                       pkg.countries, 0.0, hours)
+        return Profile(
+            inst,
+            _norm(np.array(cal.OS_WEIGHTS["human"])),
+            _python_weights(kind),
+            pkg.countries,
+            0.0,
+            hours,
+        )
     if kind in ("ci", "ci_uv"):
         inst = _installer_weights({"uv": 1.0} if kind == "ci_uv" else _CI)
-        return Profile(inst, _norm(np.array(cal.OS_WEIGHTS["ci"])), _python_weights(kind),
-                       _shares(cal.CI_COUNTRY_SHARES), 0.75, _norm(np.array(cal.CI_HOURS)))
+        return Profile(
+            inst,
+            _norm(np.array(cal.OS_WEIGHTS["ci"])),
+            _python_weights(kind),
+            _shares(cal.CI_COUNTRY_SHARES),
+            0.75,
+            _norm(np.array(cal.CI_HOURS)),
+        )
     if kind == "mirror":
-        return Profile(_installer_weights(cal.MIRROR_INSTALLERS), _norm(np.array(cal.OS_WEIGHTS["mirror"])),
-                       _python_weights("mirror"), _shares(cal.MIRROR_COUNTRY_SHARES), 0.0,
-                       np.full(24, 1 / 24))
+        return Profile(
+            _installer_weights(cal.MIRROR_INSTALLERS),
+            _norm(np.array(cal.OS_WEIGHTS["mirror"])),
+            _python_weights("mirror"),
+            _shares(cal.MIRROR_COUNTRY_SHARES),
+            0.0,
+            np.full(24, 1 / 24),
+        )
     if kind == "unknown":
         inst = _installer_weights(_UNKNOWN)
         inst[0] = inst.sum() * 0.6  # most unknown clients send no parsable user agent
-        return Profile(_norm(inst), _norm(np.array(cal.OS_WEIGHTS["unknown"])),
-                       _python_weights("unknown"), pkg.countries, 0.0, hours)
+        return Profile(
+            _norm(inst),
+            _norm(np.array(cal.OS_WEIGHTS["unknown"])),
+            _python_weights("unknown"),
+            pkg.countries,
+            0.0,
+            hours,
+        )
     assert seg.scenario is not None
     sc = seg.scenario
     if kind == "geo":
         country = np.zeros(len(COUNTRIES))
         country[_country_index(sc.country or "US")] = 1.0
-        return Profile(_installer_weights(_HUMAN), _norm(np.array(cal.OS_WEIGHTS["human"])),
-                       _python_weights("human"), country, 0.0, np.full(24, 1 / 24))
+        return Profile(
+            _installer_weights(_HUMAN),
+            _norm(np.array(cal.OS_WEIGHTS["human"])),
+            _python_weights("human"),
+            country,
+            0.0,
+            np.full(24, 1 / 24),
+        )
     # campaign: a handful of identical scripted clients
-    pip = [i for i, (n, v) in enumerate(INSTALLERS) if n == "pip" and v in ("23.0.1", "22.0.2", "24.0")]
+    pip = [
+        i for i, (n, v) in enumerate(INSTALLERS) if n == "pip" and v in ("23.0.1", "22.0.2", "24.0")
+    ]
     linux = [i for i, row in enumerate(OS_ROWS) if row[2] in ("Ubuntu", "Debian GNU/Linux")]
-    py = [i for i, (full, impl, _) in enumerate(PYTHONS) if impl == "CPython" and full
-          and full.startswith(("3.10", "3.11"))]
+    py = [
+        i
+        for i, (full, impl, _) in enumerate(PYTHONS)
+        if impl == "CPython" and full and full.startswith(("3.10", "3.11"))
+    ]
     k = sc.fingerprints
-    combos = np.stack([
-        rng.choice(pip, size=k), rng.choice(linux, size=k), rng.choice(py, size=k),
-        np.full(k, _country_index(sc.country or "US")),
-    ], axis=1)
+    combos = np.stack(
+        [
+            rng.choice(pip, size=k),
+            rng.choice(linux, size=k),
+            rng.choice(py, size=k),
+            np.full(k, _country_index(sc.country or "US")),
+        ],
+        axis=1,
+    )
     zero = np.zeros(1)
     return Profile(zero, zero, zero, zero, 0.0, np.full(24, 1 / 24), combos)
 
@@ -167,8 +207,13 @@ class Columns:
     second: np.ndarray
 
 
-def _versions(rng: np.random.Generator, seg: Segment, day: np.ndarray, weights: np.ndarray,
-              release_days: np.ndarray) -> np.ndarray:
+def _versions(
+    rng: np.random.Generator,
+    seg: Segment,
+    day: np.ndarray,
+    weights: np.ndarray,
+    release_days: np.ndarray,
+) -> np.ndarray:
     if seg.versions == "latest":
         return np.asarray(np.searchsorted(release_days, day, side="right") - 1)
     if seg.versions == "all":
@@ -184,8 +229,9 @@ def _versions(rng: np.random.Generator, seg: Segment, day: np.ndarray, weights: 
     return np.asarray(np.clip(picked, 0, n_versions - 1))
 
 
-def expand(rng: np.random.Generator, catalog: Catalog, segs: list[Segment],
-           weights: list[np.ndarray]) -> Columns:
+def expand(
+    rng: np.random.Generator, catalog: Catalog, segs: list[Segment], weights: list[np.ndarray]
+) -> Columns:
     parts: dict[str, list[np.ndarray]] = {f: [] for f in Columns.__dataclass_fields__}
     for seg in segs:
         n = int(seg.counts.sum())
@@ -224,7 +270,10 @@ def expand(rng: np.random.Generator, catalog: Catalog, segs: list[Segment],
 
 def _files(catalog: Catalog) -> tuple[list[str], list[str], list[str], list[str], np.ndarray]:
     """Per (package, version, kind) filename and URL tables; offsets per package."""
-    filenames, urls, versions, projects = [], [], [], []
+    filenames: list[str] = []
+    urls: list[str] = []
+    versions: list[str] = []
+    projects: list[str] = []
     offsets = np.zeros(len(catalog.packages), dtype=np.int64)
     for i, pkg in enumerate(catalog.packages):
         offsets[i] = len(filenames)
@@ -239,7 +288,7 @@ def _files(catalog: Catalog) -> tuple[list[str], list[str], list[str], list[str]
     return filenames, urls, versions, projects, offsets
 
 
-def _take(values: list[str | None] | tuple[str | None, ...], codes: np.ndarray) -> pa.Array:
+def _take(values: Sequence[str | None], codes: np.ndarray) -> pa.Array:
     return pa.array(values, pa.string()).take(pa.array(codes))
 
 
@@ -248,9 +297,12 @@ def to_arrow(catalog: Catalog, cols: Columns, start: dt.date) -> pa.Table:
     filenames, urls, versions, projects, offsets = _files(catalog)
     file_idx = offsets[cols.package] + cols.version.astype(np.int64) * 2 + cols.sdist
     epoch = (dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC).timestamp()) * 1_000_000
-    micros = (epoch + cols.day.astype(np.int64) * 86_400_000_000
-              + cols.second.astype(np.int64) * 1_000_000
-              + (cols.package.astype(np.int64) * 7919 + np.arange(cols.day.size)) % 1_000_000)
+    micros = (
+        epoch
+        + cols.day.astype(np.int64) * 86_400_000_000
+        + cols.second.astype(np.int64) * 1_000_000
+        + (cols.package.astype(np.int64) * 7919 + np.arange(cols.day.size)) % 1_000_000
+    )
     types = ("bdist_wheel", "sdist")
     inst = [row[0] for row in INSTALLERS], [row[1] for row in INSTALLERS]
     py = [row[0] for row in PYTHONS], [row[1] for row in PYTHONS], [row[2] for row in PYTHONS]
@@ -267,38 +319,69 @@ def to_arrow(catalog: Catalog, cols: Columns, start: dt.date) -> pa.Table:
         return pa.StructArray.from_arrays(arrays, fields=list(typ))
 
     t = details_type
-    details = struct("details", [
-        struct("installer", [_take(inst[0], cols.installer), _take(inst[1], cols.installer)],
-               t.field("installer").type),
-        _take(py[0], cols.python),
-        struct("implementation", [_take(py[1], cols.python), _take(py[2], cols.python)],
-               t.field("implementation").type),
-        struct("distro", [
-            _take(os_cols[2], cols.os), _take(os_cols[3], cols.os), _take(os_cols[4], cols.os),
-            struct("libc", [_take(os_cols[5], cols.os), _take(os_cols[6], cols.os)],
-                   t.field("distro").type.field("libc").type),
-        ], t.field("distro").type),
-        struct("system", [_take(os_cols[0], cols.os), _take(os_cols[1], cols.os)],
-               t.field("system").type),
-        _take(os_cols[7], cols.os),
-        _take(os_cols[8], cols.os),
-        setuptools,
-        rustc,
-        pa.array(np.ones(cols.ci.size, dtype=bool), pa.bool_(), mask=~cols.ci),
-    ], details_type)
+    details = struct(
+        "details",
+        [
+            struct(
+                "installer",
+                [_take(inst[0], cols.installer), _take(inst[1], cols.installer)],
+                t.field("installer").type,
+            ),
+            _take(py[0], cols.python),
+            struct(
+                "implementation",
+                [_take(py[1], cols.python), _take(py[2], cols.python)],
+                t.field("implementation").type,
+            ),
+            struct(
+                "distro",
+                [
+                    _take(os_cols[2], cols.os),
+                    _take(os_cols[3], cols.os),
+                    _take(os_cols[4], cols.os),
+                    struct(
+                        "libc",
+                        [_take(os_cols[5], cols.os), _take(os_cols[6], cols.os)],
+                        t.field("distro").type.field("libc").type,
+                    ),
+                ],
+                t.field("distro").type,
+            ),
+            struct(
+                "system",
+                [_take(os_cols[0], cols.os), _take(os_cols[1], cols.os)],
+                t.field("system").type,
+            ),
+            _take(os_cols[7], cols.os),
+            _take(os_cols[8], cols.os),
+            setuptools,
+            rustc,
+            pa.array(np.ones(cols.ci.size, dtype=bool), pa.bool_(), mask=~cols.ci),
+        ],
+        details_type,
+    )
     file_type = SCHEMA.field("file").type
     tls_codes = (cols.second % 10 == 0).astype(np.int64)
-    file = struct("file", [
-        _take(filenames, file_idx), _take(projects, file_idx), _take(versions, file_idx),
-        _take(types, cols.sdist.astype(np.int64)),
-    ], file_type)
-    return pa.Table.from_arrays([
-        pa.array(micros.astype(np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-        _take(COUNTRIES, cols.country),
-        _take(urls, file_idx),
-        _take(projects, file_idx),
-        file,
-        details,
-        _take([p for p, _ in TLS], tls_codes),
-        _take([c for _, c in TLS], tls_codes),
-    ], schema=SCHEMA)
+    file = struct(
+        "file",
+        [
+            _take(filenames, file_idx),
+            _take(projects, file_idx),
+            _take(versions, file_idx),
+            _take(types, cols.sdist.astype(np.int64)),
+        ],
+        file_type,
+    )
+    return pa.Table.from_arrays(
+        [
+            pa.array(micros.astype(np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+            _take(COUNTRIES, cols.country),
+            _take(urls, file_idx),
+            _take(projects, file_idx),
+            file,
+            details,
+            _take([p for p, _ in TLS], tls_codes),
+            _take([c for _, c in TLS], tls_codes),
+        ],
+        schema=SCHEMA,
+    )

@@ -28,13 +28,17 @@ class Segment:
     scenario: Scenario | None = None
 
 
+def _adopted(age: np.ndarray) -> np.ndarray:
+    """Share of floating users who have moved to a release ``age`` days after it."""
+    return np.asarray(np.where(age >= 0, 1.0 - np.exp(-np.maximum(age, 0) / ADOPTION_DAYS), 0.0))
+
+
 def version_weights(pkg: Package, days: int) -> np.ndarray:
     """(days × versions) share of each version per day: floating + pinned users."""
     t = np.arange(days)[:, None].astype(float)
     r = pkg.release_days[None, :].astype(float)
     nxt = np.append(pkg.release_days[1:], 10**6)[None, :].astype(float)
-    adopt = lambda x: np.where(x >= 0, 1.0 - np.exp(-np.maximum(x, 0) / ADOPTION_DAYS), 0.0)  # noqa: E731
-    floating = adopt(t - r) - adopt(t - nxt)
+    floating = _adopted(t - r) - _adopted(t - nxt)
     available = (t >= r).astype(float)
     pinned = available * np.exp(-np.maximum(t - r, 0) / pkg.pin_tau)
     if pkg.pinned is not None:
@@ -55,7 +59,7 @@ def _weekly(days: int, weekday0: int, kind: str) -> np.ndarray:
 
 def _draw(rng: np.random.Generator, mean: np.ndarray, dispersion: float = 25.0) -> np.ndarray:
     noise = rng.gamma(dispersion, 1 / dispersion, size=mean.size)
-    return rng.poisson(np.maximum(mean, 0) * noise).astype(np.int64)
+    return np.asarray(rng.poisson(np.maximum(mean, 0) * noise), dtype=np.int64)
 
 
 def _lifecycle(pkg: Package, days: int) -> np.ndarray:
@@ -100,12 +104,16 @@ def segments(
         available = (t[:, None] >= pkg.release_days[None, :]).sum(axis=1)
         mirror = available * cal.MIRROR_PER_VERSION * (1 + np.log10(1 + pkg.base) / 4)
         out.append(Segment(i, "mirror", _draw(rng, mirror, 8.0), "all"))
-        unknown = (people * cal.UNKNOWN_SHARE + 0.3 * (available > 0))
-        out.append(Segment(i, "unknown", _draw(rng, unknown * _weekly(days, weekday0, "unknown")), "mix"))
+        unknown = people * cal.UNKNOWN_SHARE + 0.3 * (available > 0)
+        out.append(
+            Segment(i, "unknown", _draw(rng, unknown * _weekly(days, weekday0, "unknown")), "mix")
+        )
         for sc in by_package.get(i, []):
             if sc.kind in ("inflation_campaign", "micro_inflation", "new_package_burst"):
                 active = (t >= sc.start) & (t <= sc.end)
-                out.append(Segment(i, "campaign", _draw(rng, active * sc.volume, 60.0), "latest", sc))
+                out.append(
+                    Segment(i, "campaign", _draw(rng, active * sc.volume, 60.0), "latest", sc)
+                )
             elif sc.kind == "geo_concentration":
                 ramp = np.clip((t - sc.start + 1) / 4, 0, 1) * (t <= sc.end)
                 out.append(Segment(i, "geo", _draw(rng, ramp * sc.volume, 40.0), "latest", sc))

@@ -27,7 +27,9 @@ class CostEstimate:
         return self.bytes_processed / 2**40 * config.PRICE_PER_TIB
 
     def __add__(self, other: CostEstimate) -> CostEstimate:
-        return CostEstimate(self.bytes_processed + other.bytes_processed, self.queries + other.queries)
+        return CostEstimate(
+            self.bytes_processed + other.bytes_processed, self.queries + other.queries
+        )
 
     def __str__(self) -> str:
         return (

@@ -10,7 +10,14 @@ from typing import Any
 import polars as pl
 
 from workbench import config
-from workbench.demo import GENERATOR_VERSION, GROUND_TRUTH, DemoConfig, Progress, generate, is_complete
+from workbench.demo import (
+    GENERATOR_VERSION,
+    GROUND_TRUTH,
+    DemoConfig,
+    Progress,
+    generate,
+    is_complete,
+)
 from workbench.query import RollupQuery
 from workbench.sources.base import CostEstimate
 from workbench.sources.parquet import ParquetSource
@@ -43,8 +50,14 @@ class DemoSource:
     @property
     def identity(self) -> dict[str, Any]:
         c = self.config
-        return {"source": "demo", "generator": GENERATOR_VERSION, "seed": c.seed,
-                "end": str(c.end), "days": c.days, "packages": c.packages}
+        return {
+            "source": "demo",
+            "generator": GENERATOR_VERSION,
+            "seed": c.seed,
+            "end": str(c.end),
+            "days": c.days,
+            "packages": c.packages,
+        }
 
     @property
     def live(self) -> bool:
@@ -56,7 +69,9 @@ class DemoSource:
         return self.config.end + dt.timedelta(days=1)
 
     def describe(self) -> str:
-        return f"embedded demo data (seed {self.config.seed}, {self.config.start}..{self.config.end})"
+        return (
+            f"embedded demo data (seed {self.config.seed}, {self.config.start}..{self.config.end})"
+        )
 
     def rollup(self, kind: str, query: RollupQuery) -> pl.LazyFrame:
         return self._parquet.rollup(kind, query)

@@ -54,7 +54,9 @@ def _check_readable(files: list[Path]) -> None:
             pq.read_metadata(file)
         except (OSError, pa.ArrowException) as exc:
             reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-            raise DataSchemaError(f"{file.name} is not a readable Parquet file ({reason})") from None
+            raise DataSchemaError(
+                f"{file.name} is not a readable Parquet file ({reason})"
+            ) from None
 
 
 class ParquetSource:

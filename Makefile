@@ -1,0 +1,43 @@
+# Two commands for a fresh machine (each sets up everything it needs):
+#   make app    create .venv, install, generate the demo data, serve the app
+#   make test   create .venv + the BigQuery emulator's venv, lint, type-check, run all tests
+PYTHON ?= python3
+VENV := .venv
+BQ_VENV := .venv-bqemu
+BIN := $(VENV)/bin
+PORT ?= 8866
+
+.PHONY: app test lint unit bench setup clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+# The emulator pins its own duckdb (with the spatial extension it needs, installed
+# from PyPI because DuckDB's extension download is offline here), so it gets its own venv.
+$(BQ_VENV)/.installed: scripts/setup_bqemulator.sh
+	PYTHON=$(PYTHON) bash scripts/setup_bqemulator.sh $(BQ_VENV)
+	touch $@
+
+app: setup
+	$(BIN)/workbench serve --port $(PORT)
+
+lint: setup
+	$(BIN)/ruff check workbench tests benchmarks
+	$(BIN)/ruff format --check workbench tests benchmarks
+	$(BIN)/mypy --strict workbench
+
+unit: setup $(BQ_VENV)/.installed
+	WORKBENCH_BQEMULATOR=$(CURDIR)/$(BQ_VENV)/bin/bqemulator $(BIN)/python -m pytest
+
+test: lint unit
+
+bench: setup
+	$(BIN)/python benchmarks/bench_foundation.py
+
+clean:
+	rm -rf $(VENV) $(BQ_VENV) .pytest_cache .mypy_cache .ruff_cache

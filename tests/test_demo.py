@@ -1,0 +1,191 @@
+"""The demo dataset: deterministic, in BigQuery's exact layout, with its scenarios present."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from workbench.demo import DemoConfig, generate
+from workbench.demo.catalog import SCENARIOS
+from workbench.schema import DISTRIBUTION_METADATA, FILE_DOWNLOADS, arrow_schema
+from workbench.sources.demo import DemoSource
+
+from .conftest import SMALL
+
+
+@pytest.fixture(scope="module")
+def rows(small_demo_dir: Path) -> pl.DataFrame:
+    return pl.read_parquet(small_demo_dir / "file_downloads")
+
+
+@pytest.fixture(scope="module")
+def truth(small_demo_dir: Path) -> pl.DataFrame:
+    return pl.read_csv(small_demo_dir / "ground_truth.csv", try_parse_dates=True)
+
+
+def _daily(rows: pl.DataFrame, project: str) -> pl.DataFrame:
+    return (
+        rows.filter(pl.col("project") == project)
+        .group_by(day=pl.col("timestamp").dt.date())
+        .len()
+        .sort("day")
+    )
+
+
+def _window(truth: pl.DataFrame, kind: str) -> list[dict[str, object]]:
+    return truth.filter(pl.col("scenario") == kind).to_dicts()
+
+
+def test_same_seed_same_data_other_seed_other_data(tmp_path: Path, small_demo_dir: Path) -> None:
+    again = generate(tmp_path / "again", SMALL)
+    for name in ("file_downloads/part-000.parquet", "distribution_metadata.parquet"):
+        a = pq.read_table(small_demo_dir / name)
+        b = pq.read_table(again.path / name)
+        assert a.equals(b), name
+    assert (small_demo_dir / "ground_truth.csv").read_text() == (
+        again.path / "ground_truth.csv"
+    ).read_text()
+    other = generate(tmp_path / "other", DemoConfig(seed=8, packages=60, days=70))
+    assert other.rows != again.rows
+
+
+def test_schema_is_exactly_bigquerys(small_demo_dir: Path) -> None:
+    for file in (small_demo_dir / "file_downloads").glob("*.parquet"):
+        assert pq.read_schema(file).remove_metadata() == arrow_schema(FILE_DOWNLOADS)
+    meta = pq.read_schema(small_demo_dir / "distribution_metadata.parquet").remove_metadata()
+    assert meta == arrow_schema(DISTRIBUTION_METADATA)
+
+
+def test_every_scenario_is_labelled(truth: pl.DataFrame) -> None:
+    counts = dict(truth.group_by("scenario").len().iter_rows())
+    assert counts == SCENARIOS
+    assert truth["project"].n_unique() == truth.height  # one scenario per package
+
+
+def test_ci_is_true_or_null_never_false(rows: pl.DataFrame) -> None:
+    ci = rows["details"].struct.field("ci")
+    assert ci.drop_nulls().all() and ci.null_count() > 0
+
+
+def test_organic_traffic_has_a_weekly_rhythm(rows: pl.DataFrame) -> None:
+    by_weekday = rows.group_by(wd=pl.col("timestamp").dt.weekday()).len()
+    weekday = by_weekday.filter(pl.col("wd") <= 5)["len"].mean()
+    weekend = by_weekday.filter(pl.col("wd") >= 6)["len"].mean()
+    assert isinstance(weekday, float) and isinstance(weekend, float)
+    assert 0.45 < weekend / weekday < 0.9
+
+
+def test_installer_mix_is_realistic(rows: pl.DataFrame) -> None:
+    share = (
+        rows.group_by(i=pl.col("details").struct.field("installer").struct.field("name"))
+        .len()
+        .with_columns(s=pl.col("len") / pl.col("len").sum())
+    )
+    get = dict(zip(share["i"].to_list(), share["s"].to_list(), strict=True))
+    assert get["pip"] > 0.6
+    assert 0.05 < get["uv"] < 0.35
+    assert get.get("bandersnatch", 0) > 0 and get.get(None, 0) > 0
+
+
+def test_inflation_campaigns_multiply_volume_from_few_clients(
+    rows: pl.DataFrame, truth: pl.DataFrame
+) -> None:
+    for sc in _window(truth, "inflation_campaign"):
+        daily = _daily(rows, str(sc["project"]))
+        inside = daily.filter(pl.col("day").is_between(sc["start"], sc["end"]))["len"].median()
+        before = daily.filter(pl.col("day") < sc["start"])["len"].median()
+        assert inside > 5 * max(before, 1)  # type: ignore[operator]
+
+
+def test_new_package_bursts_pass_ten_thousand_in_week_one(
+    rows: pl.DataFrame, truth: pl.DataFrame
+) -> None:
+    for sc in _window(truth, "new_package_burst"):
+        daily = _daily(rows, str(sc["project"]))
+        assert daily["day"].min() == sc["start"]
+        assert daily.head(7)["len"].sum() >= 10_000
+        clients = (
+            rows.filter(
+                (pl.col("project") == sc["project"]) & (pl.col("timestamp").dt.date() <= sc["end"])
+            )
+            .group_by(
+                pl.col("details").struct.field("installer"),
+                pl.col("details").struct.field("python"),
+                "country_code",
+            )
+            .len()
+        )
+        assert clients["len"].max() / clients["len"].sum() > 0.3  # type: ignore[operator]
+
+
+def test_ci_only_packages_are_almost_all_linux_ci(rows: pl.DataFrame, truth: pl.DataFrame) -> None:
+    for sc in _window(truth, "ci_only"):
+        mine = rows.filter(pl.col("project") == sc["project"])
+        linux = (mine["details"].struct.field("system").struct.field("name") == "Linux").mean()
+        assert linux is not None and linux > 0.85
+
+
+def test_stale_packages_live_on_a_two_year_old_release(
+    small_demo: DemoSource, rows: pl.DataFrame, truth: pl.DataFrame
+) -> None:
+    for sc in _window(truth, "stale_pinned"):
+        project = str(sc["project"])
+        top = (
+            rows.filter(pl.col("project") == project)
+            .group_by(v=pl.col("file").struct.field("version"))
+            .len()
+            .sort("len", descending=True)
+        )
+        top_version, share = top["v"][0], top["len"][0] / top["len"].sum()
+        releases = small_demo.releases((project,)).collect()
+        uploaded = releases.filter(pl.col("version") == top_version)["upload_time"][0]
+        assert share > 0.5
+        assert (SMALL.end - uploaded.date()).days > 600
+        assert releases["upload_time"].max() > uploaded  # newer releases exist
+
+
+def test_geo_concentration_comes_from_one_unusual_country(
+    rows: pl.DataFrame, truth: pl.DataFrame
+) -> None:
+    for sc in _window(truth, "geo_concentration"):
+        late = rows.filter(
+            (pl.col("project") == sc["project"])
+            & (pl.col("timestamp").dt.date() > sc["start"] + dt.timedelta(days=5))
+        )
+        share = late.group_by("country_code").len().sort("len", descending=True)
+        assert share["country_code"][0] not in ("US", "CN", "DE")
+        assert share["len"][0] / share["len"].sum() > 0.5
+
+
+def test_installer_shift_moves_pip_to_uv(rows: pl.DataFrame, truth: pl.DataFrame) -> None:
+    for sc in _window(truth, "installer_shift"):
+        mine = rows.filter(pl.col("project") == sc["project"]).with_columns(
+            uv=pl.col("details").struct.field("installer").struct.field("name") == "uv",
+            day=pl.col("timestamp").dt.date(),
+        )
+        before = mine.filter(pl.col("day") < sc["start"])["uv"].mean()
+        after = mine.filter(pl.col("day") > sc["end"])["uv"].mean()
+        if mine.filter(pl.col("day") > sc["end"]).height:
+            assert after > before + 0.3  # type: ignore[operator]
+
+
+def test_dependency_surge_follows_the_parents_release(
+    rows: pl.DataFrame, truth: pl.DataFrame
+) -> None:
+    for sc in _window(truth, "dependency_surge"):
+        daily = _daily(rows, str(sc["project"]))
+        before = daily.filter(pl.col("day") < sc["start"])["len"].mean()
+        after = daily.filter(pl.col("day") > sc["start"] + dt.timedelta(days=10))["len"].mean()
+        assert after > 2 * before  # type: ignore[operator]
+
+
+def test_demo_source_generates_on_first_use(tmp_path: Path) -> None:
+    config = DemoConfig(seed=3, packages=30, days=40)
+    source = DemoSource(config, data_dir=tmp_path)
+    assert not source.path.exists()
+    assert source.project_names()
+    assert (source.path / "manifest.json").exists()

@@ -1,0 +1,1 @@
+"""Widget views: one class per app, built from ipywidgets, testable without a browser."""
