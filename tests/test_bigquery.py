@@ -202,3 +202,13 @@ def test_missing_credentials_is_one_clear_line(
     with pytest.raises(SourceError) as info:
         _ = BigQuerySource().client
     assert "credentials" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_release_metadata_queries_are_guarded_too() -> None:
+    client = _DryRunClient(5 * 2**40)
+    source = BigQuerySource(client=client, max_bytes_billed=2**40)  # type: ignore[arg-type]
+    with pytest.raises(CostLimitError):
+        source.releases(("requests",))
+    with pytest.raises(CostLimitError):
+        source.dependents(("requests",), dt.date(2026, 1, 1))
+    assert client.ran == 0

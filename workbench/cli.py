@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from tqdm import tqdm
 
 from workbench import data
 from workbench.cache import Cache
@@ -28,21 +29,37 @@ SOURCE_HELP = "demo (default), demo:SEED, bigquery[:BILLING_PROJECT], or a Parqu
 
 
 class Spinner:
-    """A progress line on stderr for steps that may take more than a second."""
+    """Progress on stderr for steps that may take more than a second.
 
-    def __init__(self, enabled: bool) -> None:
+    A tqdm bar (steps done, elapsed time, current step) on a terminal; plain
+    ``… step`` lines when stderr is a pipe or a log file.
+    """
+
+    def __init__(self, enabled: bool, desc: str = "working") -> None:
         self.enabled = enabled
+        self.bar: tqdm[Any] | None = None
+        if enabled and sys.stderr.isatty():
+            self.bar = tqdm(desc=desc, unit=" step", file=sys.stderr, leave=False)
 
     def __call__(self, message: str) -> None:
-        if self.enabled:
+        if self.bar is not None:
+            self.bar.set_postfix_str(message)
+            self.bar.update(1)
+        elif self.enabled:
             click.echo(f"… {message}", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def _errors(*bars: Spinner) -> Iterator[None]:
     try:
         yield
     except WorkbenchError as exc:
+        for bar in bars:
+            bar.close()
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -99,9 +116,11 @@ def main() -> None:
 def demo_data(out: Path | None, seed: int, packages: int, days: int, quiet: bool) -> None:
     """Generate the demo dataset (raw BigQuery layout + metadata + ground truth)."""
     config = DemoConfig(seed=seed, packages=packages, days=days)
-    with _errors():
+    progress = Spinner(not quiet, "generating")
+    with _errors(progress):
         target = out or DemoSource(config).path
-        report = generate(target, config, progress=Spinner(not quiet))
+        report = generate(target, config, progress=progress)
+        progress.close()
         click.echo(
             f"wrote {report.rows:,} rows for {report.packages} packages to {report.path} "
             f"in {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s)"
@@ -138,8 +157,8 @@ def fetch(
     quiet: bool,
 ) -> None:
     """Fetch (or reuse from the cache) the rollups of PACKAGES."""
-    progress = Spinner(not quiet)
-    with _errors():
+    progress = Spinner(not quiet, "fetching")
+    with _errors(progress):
         source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
         query = RollupQuery.of(list(packages), *_range_args(source, start, end, days))
         if dry_run:
@@ -151,6 +170,7 @@ def fetch(
             )
             return
         rollup = data.load(source, query, cache=Cache(), refresh=refresh, progress=progress)
+        progress.close()
         totals = rollup.totals()
         for row in totals.iter_rows(named=True):
             downloads = f"{row['downloads']:,} downloads"
@@ -237,7 +257,9 @@ def serve(notebook: str, port: int, no_browser: bool) -> None:
         if not path.is_file():
             available = ", ".join(sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
             raise InvalidInputError(f"no app {notebook!r}; available: {available or 'none'}")
-        DemoSource(progress=Spinner(True)).ensure()
+        bar = Spinner(True, "preparing the demo data")
+        DemoSource(progress=bar).ensure()
+        bar.close()
         args = [
             sys.executable,
             "-m",

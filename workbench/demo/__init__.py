@@ -107,8 +107,9 @@ def generate(
     try:
         (work / "file_downloads").mkdir()
         rows = cols.day.size
-        say(f"writing {rows:,} rows")
-        for part, lo in enumerate(range(0, rows, ROWS_PER_FILE)):
+        starts = range(0, rows, ROWS_PER_FILE)
+        for part, lo in enumerate(starts):
+            say(f"writing part {part + 1} of {len(starts)}")
             sl = slice(lo, lo + ROWS_PER_FILE)
             chunk = type(cols)(**{k: getattr(cols, k)[sl] for k in cols.__dataclass_fields__})
             table = to_arrow(catalog, chunk, config.start)
@@ -118,6 +119,7 @@ def generate(
                 compression="zstd",
                 row_group_size=250_000,
             )
+        say("writing release metadata and ground truth")
         pq.write_table(
             metadata_table(rng, catalog, config.start),
             work / "distribution_metadata.parquet",

@@ -205,18 +205,26 @@ class BigQuerySource:
         return frame
 
     def rollup(self, kind: str, query: RollupQuery) -> pl.LazyFrame:
+        """Run the rollup query; the caller (:func:`workbench.data.load`) has authorised it."""
         frame = self._run(self.sql(kind, query), window_params(query), f"the {kind} rollup")
         return conform(frame, kind).lazy()
 
+    def _guarded_run(self, sql: str, params: list[Param], what: str) -> pl.DataFrame:
+        """Dry run, authorise (ceiling + confirmation), then run."""
+        self.authorize(CostEstimate(self._dry_run(sql, params, what), 1))
+        return self._run(sql, params, what)
+
     def releases(self, projects: tuple[str, ...]) -> pl.LazyFrame:
         sql = release_files_sql(self.metadata_table)
-        files = self._run(sql, project_params(projects), "the release metadata")
+        files = self._guarded_run(sql, project_params(projects), "the release metadata")
         return releases_from_files(files.lazy())
 
     def dependents(self, projects: tuple[str, ...], since: dt.date) -> pl.LazyFrame:
         cutoff = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
         params = [*project_params(projects), Param("since", "TIMESTAMP", cutoff)]
-        files = self._run(dependent_files_sql(self.metadata_table), params, "the dependents")
+        files = self._guarded_run(
+            dependent_files_sql(self.metadata_table), params, "the dependents"
+        )
         return dependents_from_files(files.lazy(), projects)
 
     def project_names(self) -> list[str]:
