@@ -264,7 +264,8 @@ def expand(
         parts["ci"].append(rng.random(n) < prof.ci_true)
         parts["second"].append((hour * 3600 + rng.integers(0, 3600, size=n)).astype(np.int32))
     cols = {k: np.concatenate(v) for k, v in parts.items()}
-    order = np.lexsort((cols["second"], cols["package"], cols["day"]))
+    key = (cols["day"].astype(np.int64) << 33) | (cols["package"].astype(np.int64) << 17)
+    order = np.argsort(key | cols["second"].astype(np.int64), kind="stable")
     return Columns(**{k: v[order] for k, v in cols.items()})
 
 
@@ -289,99 +290,79 @@ def _files(catalog: Catalog) -> tuple[list[str], list[str], list[str], list[str]
 
 
 def _take(values: Sequence[str | None], codes: np.ndarray) -> pa.Array:
-    return pa.array(values, pa.string()).take(pa.array(codes))
+    """``values[codes]`` as a dictionary array: no string copies, and Parquet writes the
+    dictionary as is. Files are written without the Arrow schema, so readers see strings."""
+    nulls = [i for i, v in enumerate(values) if v is None]
+    dictionary = pa.array([v if v is not None else "" for v in values], pa.string())
+    indices = pa.array(np.asarray(codes, dtype=np.int32))
+    if nulls:
+        indices = pc.if_else(pa.array(np.isin(codes, nulls)), pa.scalar(None, pa.int32()), indices)
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def to_arrow(catalog: Catalog, cols: Columns, start: dt.date) -> pa.Table:
-    """Materialise coded rows as a table with exactly :data:`SCHEMA`."""
+    """Materialise coded rows in the :data:`SCHEMA` layout (string leaves dictionary-encoded).
+
+    Write it with ``store_schema=False``: readers then see exactly :data:`SCHEMA`.
+    """
     filenames, urls, versions, projects, offsets = _files(catalog)
     file_idx = offsets[cols.package] + cols.version.astype(np.int64) * 2 + cols.sdist
-    epoch = (dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC).timestamp()) * 1_000_000
+    epoch = int(dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC).timestamp()) * 1_000_000
     micros = (
         epoch
         + cols.day.astype(np.int64) * 86_400_000_000
         + cols.second.astype(np.int64) * 1_000_000
         + (cols.package.astype(np.int64) * 7919 + np.arange(cols.day.size)) % 1_000_000
     )
-    types = ("bdist_wheel", "sdist")
-    inst = [row[0] for row in INSTALLERS], [row[1] for row in INSTALLERS]
-    py = [row[0] for row in PYTHONS], [row[1] for row in PYTHONS], [row[2] for row in PYTHONS]
-    os_cols = list(zip(*OS_ROWS, strict=True))
-    details_type = SCHEMA.field("details").type
-    setuptools_codes = (cols.python * 31 + cols.os) % len(SETUPTOOLS)
-    no_python = cols.python == 0
-    setuptools = _take(SETUPTOOLS, setuptools_codes)
-    setuptools = pc.if_else(pa.array(no_python), pa.scalar(None, pa.string()), setuptools)
-    is_uv = np.array([row[0] == "uv" for row in INSTALLERS])[cols.installer]
-    rustc = pc.if_else(pa.array(is_uv), pa.scalar("1.90.0"), pa.scalar(None, pa.string()))
+    installer = list(zip(*INSTALLERS, strict=True))
+    python = list(zip(*PYTHONS, strict=True))
+    os_ = list(zip(*OS_ROWS, strict=True))
+    # setuptools is reported only by clients that report a python; rustc only by uv here
+    setuptools = np.where(
+        cols.python == 0, len(SETUPTOOLS), (cols.python * 31 + cols.os) % len(SETUPTOOLS)
+    )
+    is_uv = np.array([name == "uv" for name, _ in INSTALLERS])[cols.installer]
+    tls = (cols.second % 10 == 0).astype(np.int64)
+    leaves: dict[tuple[str, ...], pa.Array] = {
+        ("timestamp",): pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        ("country_code",): _take(COUNTRIES, cols.country),
+        ("url",): _take(urls, file_idx),
+        ("project",): _take(projects, file_idx),
+        ("file", "filename"): _take(filenames, file_idx),
+        ("file", "project"): _take(projects, file_idx),
+        ("file", "version"): _take(versions, file_idx),
+        ("file", "type"): _take(("bdist_wheel", "sdist"), cols.sdist.astype(np.int64)),
+        ("details", "installer", "name"): _take(installer[0], cols.installer),
+        ("details", "installer", "version"): _take(installer[1], cols.installer),
+        ("details", "python"): _take(python[0], cols.python),
+        ("details", "implementation", "name"): _take(python[1], cols.python),
+        ("details", "implementation", "version"): _take(python[2], cols.python),
+        ("details", "distro", "name"): _take(os_[2], cols.os),
+        ("details", "distro", "version"): _take(os_[3], cols.os),
+        ("details", "distro", "id"): _take(os_[4], cols.os),
+        ("details", "distro", "libc", "lib"): _take(os_[5], cols.os),
+        ("details", "distro", "libc", "version"): _take(os_[6], cols.os),
+        ("details", "system", "name"): _take(os_[0], cols.os),
+        ("details", "system", "release"): _take(os_[1], cols.os),
+        ("details", "cpu"): _take(os_[7], cols.os),
+        ("details", "openssl_version"): _take(os_[8], cols.os),
+        ("details", "setuptools_version"): _take((*SETUPTOOLS, None), setuptools),
+        ("details", "rustc_version"): _take(("1.90.0", None), (~is_uv).astype(np.int64)),
+        ("details", "ci"): pa.array(np.ones(cols.ci.size, dtype=bool), pa.bool_(), mask=~cols.ci),
+        ("tls_protocol",): _take([p for p, _ in TLS], tls),
+        ("tls_cipher",): _take([c for _, c in TLS], tls),
+    }
 
-    def struct(name: str, arrays: list[pa.Array], typ: pa.DataType) -> pa.StructArray:
-        return pa.StructArray.from_arrays(arrays, fields=list(typ))
+    def build(fields: Sequence[pa.Field], prefix: tuple[str, ...]) -> list[pa.Array]:
+        arrays = []
+        for field in fields:
+            path = (*prefix, field.name)
+            if isinstance(field.type, pa.StructType):
+                children = build(list(field.type), path)
+                names = [child.name for child in field.type]
+                arrays.append(pa.StructArray.from_arrays(children, names=names))
+            else:
+                arrays.append(leaves[path])
+        return arrays
 
-    t = details_type
-    details = struct(
-        "details",
-        [
-            struct(
-                "installer",
-                [_take(inst[0], cols.installer), _take(inst[1], cols.installer)],
-                t.field("installer").type,
-            ),
-            _take(py[0], cols.python),
-            struct(
-                "implementation",
-                [_take(py[1], cols.python), _take(py[2], cols.python)],
-                t.field("implementation").type,
-            ),
-            struct(
-                "distro",
-                [
-                    _take(os_cols[2], cols.os),
-                    _take(os_cols[3], cols.os),
-                    _take(os_cols[4], cols.os),
-                    struct(
-                        "libc",
-                        [_take(os_cols[5], cols.os), _take(os_cols[6], cols.os)],
-                        t.field("distro").type.field("libc").type,
-                    ),
-                ],
-                t.field("distro").type,
-            ),
-            struct(
-                "system",
-                [_take(os_cols[0], cols.os), _take(os_cols[1], cols.os)],
-                t.field("system").type,
-            ),
-            _take(os_cols[7], cols.os),
-            _take(os_cols[8], cols.os),
-            setuptools,
-            rustc,
-            pa.array(np.ones(cols.ci.size, dtype=bool), pa.bool_(), mask=~cols.ci),
-        ],
-        details_type,
-    )
-    file_type = SCHEMA.field("file").type
-    tls_codes = (cols.second % 10 == 0).astype(np.int64)
-    file = struct(
-        "file",
-        [
-            _take(filenames, file_idx),
-            _take(projects, file_idx),
-            _take(versions, file_idx),
-            _take(types, cols.sdist.astype(np.int64)),
-        ],
-        file_type,
-    )
-    return pa.Table.from_arrays(
-        [
-            pa.array(micros.astype(np.int64), pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-            _take(COUNTRIES, cols.country),
-            _take(urls, file_idx),
-            _take(projects, file_idx),
-            file,
-            details,
-            _take([p for p, _ in TLS], tls_codes),
-            _take([c for _, c in TLS], tls_codes),
-        ],
-        schema=SCHEMA,
-    )
+    return pa.Table.from_arrays(build(list(SCHEMA), ()), names=SCHEMA.names)
