@@ -189,3 +189,24 @@ def test_demo_source_generates_on_first_use(tmp_path: Path) -> None:
     assert not source.path.exists()
     assert source.project_names()
     assert (source.path / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("seed", [101, 202, 303])
+def test_scenarios_hold_on_other_seeds(seed: int, tmp_path: Path) -> None:
+    config = DemoConfig(seed=seed, packages=50, days=60)
+    report = generate(tmp_path / "d", config)
+    rows = pl.scan_parquet(report.path / "file_downloads").select(
+        "project", day=pl.col("timestamp").dt.date()
+    )
+    daily = rows.group_by("project", "day").len().collect()
+    truth = pl.read_csv(report.path / "ground_truth.csv", try_parse_dates=True)
+    assert dict(truth.group_by("scenario").len().iter_rows()) == SCENARIOS
+    for sc in truth.iter_rows(named=True):
+        mine = daily.filter(pl.col("project") == sc["project"])
+        assert mine.height > 0, sc
+        if sc["scenario"] in ("inflation_campaign", "new_package_burst", "geo_concentration"):
+            inside = mine.filter(pl.col("day").is_between(sc["start"], sc["end"]))["len"].sum()
+            outside = mine.filter(~pl.col("day").is_between(sc["start"], sc["end"]))["len"]
+            per_day_out = outside.mean() if outside.len() else 0.0
+            days_in = (sc["end"] - sc["start"]).days + 1
+            assert inside / days_in > 2 * (per_day_out or 0.0), sc  # type: ignore[operator]

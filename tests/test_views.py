@@ -34,3 +34,23 @@ def test_app_shows_totals_then_errors_in_the_page(small_demo: DemoSource, cache:
     app.package.value = name
     app.start.value = app.end.value + dt.timedelta(days=3)
     assert "reversed" in app.status.value
+
+
+def test_labels_mark_mirrors_and_ci() -> None:
+    frame = pl.DataFrame(
+        {"installer": ["pip", "bandersnatch"], "ci": [True, False], "downloads": [5, 3]}
+    )
+    assert share_table(frame, "installer")["installer"].to_list() == [
+        "pip",
+        "bandersnatch (mirror)",
+    ]
+    assert share_table(frame, "ci")["ci"].to_list() == ["reported CI", "not reported"]
+
+
+def test_names_come_most_downloaded_first(small_demo: DemoSource) -> None:
+    names = small_demo.project_names()
+    counts = (
+        pl.scan_parquet(small_demo.ensure() / "file_downloads").group_by("project").len().collect()
+    )
+    by_name = dict(counts.iter_rows())
+    assert [by_name[n] for n in names] == sorted(by_name.values(), reverse=True)

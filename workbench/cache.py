@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -80,29 +81,34 @@ class Cache:
     def path(self, key: str) -> Path:
         return self.root / f"{key}{_SUFFIX}"
 
-    def entry(self, key: str) -> Entry | None:
-        """The verified entry for ``key``, or ``None`` (a bad file is removed)."""
-        path = self.path(key)
-        if not path.exists():
+    def _load(self, key: str) -> tuple[Entry, bytes] | None:
+        """One consistent snapshot of ``key``'s file (one open), verified; a bad file is removed."""
+        snap = _snapshot(self.path(key))
+        if snap is None:
             return None
-        entry = _describe(path)
+        content, stat = snap
+        entry = _describe(self.path(key), content, stat.st_size)
         if entry is None or entry.key != key:
-            _discard(path)
+            _discard(self.path(key), stat)
             return None
-        return entry
+        return entry, content
+
+    def entry(self, key: str) -> Entry | None:
+        """The verified entry for ``key``, or ``None``."""
+        loaded = self._load(key)
+        return loaded[0] if loaded else None
 
     def get(self, key: str, kind: str, *, now: dt.datetime | None = None) -> pl.DataFrame | None:
         """The cached frame for ``key``, or ``None`` on a miss, an expired or a bad entry."""
-        entry = self.entry(key)
-        if entry is None or entry.kind != kind:
+        loaded = self._load(key)
+        if loaded is None:
             return None
-        if not entry.complete and entry.age(now) > self.ttl:
+        entry, content = loaded
+        if entry.kind != kind or (not entry.complete and entry.age(now) > self.ttl):
             return None
         try:
-            frame = pl.read_parquet(entry.path)
-            return conform(frame, kind)
+            return conform(pl.read_parquet(io.BytesIO(content)), kind)
         except (OSError, pl.exceptions.PolarsError, pa.ArrowException):
-            _discard(entry.path)
             return None
 
     # -- writing ------------------------------------------------------------------
@@ -136,15 +142,18 @@ class Cache:
                 pq.write_table(table, handle, compression="zstd")
                 handle.flush()
                 os.fsync(handle.fileno())
+                size = os.fstat(handle.fileno()).st_size
             os.replace(tmp, self.path(key))
         except BaseException:
             with contextlib.suppress(OSError):
                 Path(tmp).unlink()
             raise
         _fsync_dir(self.root)
-        entry = _describe(self.path(key))
-        assert entry is not None
-        return entry
+        created = dt.datetime.fromisoformat(str(meta["created"]))
+        description = dict(description)
+        return Entry(
+            key, self.path(key), kind, created, complete, table.num_rows, size, description
+        )
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
@@ -172,11 +181,9 @@ class Cache:
                 continue
             if path.suffix != _SUFFIX:
                 continue
-            entry = _describe(path)
-            if entry is None or f"{entry.key}{_SUFFIX}" != path.name:
-                _discard(path)
-                continue
-            found.append(entry)
+            entry = self.entry(path.name.removesuffix(_SUFFIX))
+            if entry is not None:
+                found.append(entry)
         return sorted(found, key=lambda e: e.created, reverse=True)
 
     def size(self) -> int:
@@ -197,10 +204,19 @@ class Cache:
         return removed
 
 
-def _describe(path: Path) -> Entry | None:
-    """Read and check an entry's footer; ``None`` if it is not a whole, current entry."""
+def _snapshot(path: Path) -> tuple[bytes, os.stat_result] | None:
+    """The file's bytes and identity from a single open (immune to concurrent replaces)."""
     try:
-        meta_file = pq.read_metadata(path)
+        with path.open("rb") as handle:
+            return handle.read(), os.fstat(handle.fileno())
+    except OSError:
+        return None
+
+
+def _describe(path: Path, content: bytes, size: int) -> Entry | None:
+    """Check an entry's footer; ``None`` if it is not a whole, current entry."""
+    try:
+        meta_file = pq.read_metadata(pa.BufferReader(content))
         raw = (meta_file.metadata or {}).get(_META_KEY)
         if raw is None:
             return None
@@ -218,15 +234,21 @@ def _describe(path: Path) -> Entry | None:
             created=dt.datetime.fromisoformat(meta["created"]),
             complete=bool(meta["complete"]),
             rows=meta_file.num_rows,
-            size=path.stat().st_size,
+            size=size,
             description=meta.get("description", {}),
         )
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None
 
 
-def _discard(path: Path) -> None:
+def _discard(path: Path, seen: os.stat_result | None = None) -> None:
+    """Remove ``path``; with ``seen``, only while it is still that same file, so a valid
+    entry written meanwhile by another process is never deleted."""
     with contextlib.suppress(OSError):
+        if seen is not None:
+            now = path.stat()
+            if (now.st_ino, now.st_mtime_ns) != (seen.st_ino, seen.st_mtime_ns):
+                return
         path.unlink()
 
 

@@ -72,7 +72,7 @@ class Source(Protocol):
         ...
 
     def project_names(self) -> list[str]:
-        """Every package the source knows (suggestions, scans); may be empty."""
+        """Every package the source knows, most downloaded first; may be empty."""
         ...
 
 

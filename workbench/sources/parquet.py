@@ -138,8 +138,15 @@ class ParquetSource:
 
     @cached_property
     def _names(self) -> list[str]:
+        """Package names, most downloaded first (suggestions list the likely ones first)."""
         try:
-            frame = pl.scan_parquet(self._downloads).select("project").unique().collect()
+            frame = (
+                pl.scan_parquet(self._downloads)
+                .group_by("project")
+                .len()
+                .sort(["len", "project"], descending=[True, False])
+                .collect()
+            )
         except (OSError, pl.exceptions.PolarsError):
             return []
-        return sorted(frame["project"].drop_nulls().to_list())
+        return frame["project"].drop_nulls().to_list()

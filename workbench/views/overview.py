@@ -37,10 +37,29 @@ CAVEAT = (
 )
 
 
+#: Installers that are mirrors or caching proxies: their downloads are not end users.
+MIRROR_CLIENTS = frozenset(
+    {"bandersnatch", "devpi", "z3c.pypimirror", "Artifactory", "Nexus", "pep381client"}
+)
+
+
+def _labels(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Readable values: CI flags as words, mirror clients marked."""
+    if column == "ci":
+        words = pl.when(pl.col("ci")).then(pl.lit("reported CI")).otherwise(pl.lit("not reported"))
+        return frame.with_columns(words.alias("ci"))
+    if column == "installer":
+        marked = pl.col("installer") + pl.lit(" (mirror)")
+        mirror = pl.col("installer").is_in(list(MIRROR_CLIENTS))
+        return frame.with_columns(pl.when(mirror).then(marked).otherwise(pl.col("installer")))
+    return frame
+
+
 def share_table(frame: pl.DataFrame, column: str, *, top: int = 8) -> pl.DataFrame:
     """Downloads and share per value of ``column``, the top values plus "other"."""
     totals = (
-        frame.group_by(column)
+        _labels(frame.select(column, "downloads"), column)
+        .group_by(column)
         .agg(pl.col("downloads").sum())
         .sort(["downloads", column], descending=[True, False], nulls_last=True)
     )
