@@ -118,7 +118,7 @@ def generate(
                 to_arrow(catalog, chunk, config.start),
                 work / "file_downloads" / f"part-{part:03d}.parquet",
                 compression="zstd",
-                row_group_size=250_000,
+                row_group_size=100_000,
                 store_schema=False,
                 # statistics where filters use them: row groups are pruned by these
                 write_statistics=["timestamp", "project"],
