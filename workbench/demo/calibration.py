@@ -46,6 +46,8 @@ import math
 
 FIRST_WEEK_MEDIAN = 28.0
 FIRST_WEEK_P90 = 112.0
+#: The largest first week among the 622 real new packages; organic draws stay below it.
+FIRST_WEEK_MAX = 1029.0
 FIRST_WEEK_SIGMA = math.log(FIRST_WEEK_P90 / FIRST_WEEK_MEDIAN) / 1.2816
 
 WEEKEND_FACTOR = {"human": 0.45, "ci": 0.78, "mirror": 1.0, "unknown": 0.9}

@@ -256,6 +256,7 @@ def build(rng: np.random.Generator, *, packages: int, days: int) -> Catalog:
     catalog = [_package(rng, names[i], float(bases[i]), days) for i in range(packages)]
     for i in range(n_new):
         week = float(rng.lognormal(np.log(cal.FIRST_WEEK_MEDIAN), cal.FIRST_WEEK_SIGMA))
+        week = min(week, cal.FIRST_WEEK_MAX)  # stay inside the real sample's range
         catalog.append(_new_package(rng, names[packages + i], days, week))
     for pkg in catalog:
         pkg.requires = _requirements(rng, pkg, catalog)

@@ -1,0 +1,39 @@
+"""Signals: what the numbers say about a package, each a function ``Context -> [Finding]``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from workbench.signals.context import Context
+from workbench.signals.findings import Finding, findings_frame
+from workbench.signals.fingerprint import fingerprint_findings
+from workbench.signals.geography import geo_findings
+from workbench.signals.installers import installer_findings
+from workbench.signals.newpkg import new_package_findings
+from workbench.signals.summary import Summary, summarize
+from workbench.signals.traffic import ci_findings, mirror_findings
+from workbench.signals.versions import version_findings
+from workbench.signals.volume import volume_findings
+
+SIGNALS: dict[str, Callable[[Context], list[Finding]]] = {
+    "volume_change": volume_findings,
+    "ci_traffic": ci_findings,
+    "version_distribution": version_findings,
+    "geography": geo_findings,
+    "installer_shift": installer_findings,
+    "new_package_burst": new_package_findings,
+    "narrow_fingerprint": fingerprint_findings,
+    "mirror_blind_spot": mirror_findings,
+}
+
+
+def evaluate(ctx: Context, only: list[str] | None = None) -> list[Finding]:
+    """Run every signal (or ``only`` these) over all projects of ``ctx``."""
+    found: list[Finding] = []
+    for name, signal in SIGNALS.items():
+        if only is None or name in only:
+            found.extend(signal(ctx))
+    return found
+
+
+__all__ = ["SIGNALS", "Context", "Finding", "Summary", "evaluate", "findings_frame", "summarize"]
