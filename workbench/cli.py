@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import polars as pl
 from tqdm import tqdm
 
 from workbench import data
@@ -239,6 +240,122 @@ def cache_clear(incomplete: bool, older_than: int | None) -> None:
     age = dt.timedelta(days=older_than) if older_than is not None else None
     removed = Cache().clear(incomplete_only=incomplete, older_than=age)
     click.echo(f"removed {removed} entries")
+
+
+@main.command()
+@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
+@click.option("--start", help="First day (YYYY-MM-DD).")
+@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
+@click.option("--days", type=click.IntRange(14, 1098), default=90, show_default=True)
+@click.option("--packages", help="Comma-separated packages (default: every package of the source).")
+@click.option(
+    "--packages-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file with one package name per line.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Write the ranked table here.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), help="Default: from --out."
+)
+@click.option("--top", type=click.IntRange(0), default=20, show_default=True, help="Rows to print.")
+@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
+@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
+@click.option("--quiet", is_flag=True)
+def scan(
+    spec: str,
+    start: str | None,
+    end: str | None,
+    days: int,
+    packages: str | None,
+    packages_file: Path | None,
+    out: Path | None,
+    fmt: str | None,
+    top: int,
+    yes: bool,
+    max_bytes: int | None,
+    quiet: bool,
+) -> None:
+    """Evaluate every package (or a list) and rank them by suspicion."""
+    from workbench.analysis import analyze, write
+
+    progress = Spinner(not quiet, "scanning")
+    with _errors(progress):
+        source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
+        names = _names(packages, packages_file)
+        query = RollupQuery.of(names, *_range_args(source, start, end, days))
+        result = analyze(source, query, cache=Cache(), progress=progress)
+        progress.close()
+        table = result.table()
+        flagged = table.filter(pl.col("score") >= 0.4).height
+        click.echo(
+            f"{table.height} packages scanned in {result.seconds:.1f} s; {flagged} flagged "
+            f"(suspicion medium or high)",
+            err=True,
+        )
+        for row in table.head(top).iter_rows(named=True):
+            click.echo(
+                f"{row['rank']:>4}  {row['score']:.2f} {row['level']:<6} {row['project']:<28} "
+                f"{row['signals'] or '-'}"
+            )
+        if out is not None:
+            click.echo(f"wrote {write(result, out, fmt)}", err=True)
+
+
+def _names(packages: str | None, packages_file: Path | None) -> list[str] | None:
+    names = [n for n in (packages or "").split(",") if n.strip()]
+    if packages_file is not None:
+        names += [
+            line.strip()
+            for line in packages_file.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+    return names or None
+
+
+@main.command()
+@click.argument("package")
+@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
+@click.option("--start", help="First day (YYYY-MM-DD).")
+@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
+@click.option("--days", type=click.IntRange(14, 1098), default=90, show_default=True)
+@click.option("--all", "show_all", is_flag=True, help="Also print findings that did not fire.")
+@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
+@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
+@click.option("--quiet", is_flag=True)
+def investigate(
+    package: str,
+    spec: str,
+    start: str | None,
+    end: str | None,
+    days: int,
+    show_all: bool,
+    yes: bool,
+    max_bytes: int | None,
+    quiet: bool,
+) -> None:
+    """Explain one package's downloads: the suspicion summary and every finding."""
+    from workbench.analysis import analyze
+
+    progress = Spinner(not quiet, "investigating")
+    with _errors(progress):
+        source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
+        query = RollupQuery.of(package, *_range_args(source, start, end, days))
+        result = analyze(source, query, cache=Cache(), progress=progress)
+        progress.close()
+        name = query.projects[0] if query.projects else package
+        summary = result.summary_of(name)
+        if summary is None or summary.downloads == 0:
+            close = data.suggestions(source, name)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise InvalidInputError(f"no downloads found for {name!r}{hint} in {query.days}")
+        click.echo(f"{name}: {summary.downloads:,} downloads in {query.days} (a lower bound)")
+        click.echo(summary.text())
+        for f in result.findings_of(name):
+            if f.fired or show_all or f.signal == "mirror_blind_spot":
+                click.echo(f"\n[{f.level}] {f.title} {f.when()}\n  {f.text}")
+                if f.explanation:
+                    click.echo(f"  Explained: {f.explanation}")
+        click.echo(f"\n{result.provenance.summary()}", err=True)
 
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

@@ -6,7 +6,7 @@ mirrors excluded. The baseline is the distribution of the same index among
 peers of similar volume (same half-decade of downloads a day); a package is
 unusual when its log-HHI is > 3 robust standard deviations above its peers'
 median (> 2 when the concentration is also new). A concentration that *appeared* inside the range (the top country's
-share rose by 25 points or more) is what a campaign from one place looks like;
+share rose by 25 points or more since the first two weeks) is what a campaign from one place looks like;
 a stable one is more often a regional audience.
 """
 
@@ -30,6 +30,7 @@ Z_LIMIT = 3.0
 #: need less of each: a concentration that appeared is reported from 2 robust SDs.
 SHIFT_Z_LIMIT = 2.0
 SHIFT = 0.25
+BEFORE_DAYS = 14
 
 
 def _concentration(ctx: Context, days: DayRange) -> pl.DataFrame:
@@ -145,11 +146,12 @@ def geo_findings(ctx: Context) -> list[Finding]:
 def _share_before(
     ctx: Context, early: pl.DataFrame | None, project: str, country: str
 ) -> float | None:
+    """The country's share in the first two weeks of the range (``None`` if too few downloads)."""
     if early is None:
         return None
     first = ctx.days.start
     frame = ctx.clean.filter(
-        (pl.col("project") == project) & (pl.col("date") < first + dt.timedelta(days=28))
+        (pl.col("project") == project) & (pl.col("date") < first + dt.timedelta(days=BEFORE_DAYS))
     )
     sums = frame.select(
         total=pl.col("downloads").sum(),
