@@ -122,3 +122,28 @@ def test_console_script_is_installed() -> None:
         check=False,
     )
     assert result.returncode == 0 and "demo-data" in result.stdout
+
+
+def test_scan_prints_a_ranking_and_writes_the_table(
+    runner: CliRunner, demo_args: list[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "ranked.json"
+    result = runner.invoke(
+        main, ["scan", *demo_args, "--days", "70", "--out", str(out), "--top", "5", "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5 and lines[0].split()[0] == "1"
+    assert "flagged" in result.stderr and out.exists()
+
+
+def test_investigate_explains_one_package(
+    runner: CliRunner, demo_args: list[str], small_demo: DemoSource
+) -> None:
+    truth = small_demo.ground_truth()
+    name = truth.filter(truth["scenario"] == "inflation_campaign")["project"][0]
+    result = runner.invoke(main, ["investigate", name, *demo_args, "--days", "70", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "Suspicion high" in result.stdout and "lower bound" in result.stdout
+    missing = runner.invoke(main, ["investigate", "no-such-pkg", *demo_args, "--quiet"])
+    assert missing.exit_code == 2 and "no downloads found" in missing.stderr

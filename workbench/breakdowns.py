@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import polars as pl
 
@@ -203,7 +204,8 @@ def client_kinds(downloads: pl.LazyFrame, *, filters: Filters = NO_FILTER) -> pl
 def versions_with_releases(
     downloads: pl.LazyFrame, releases: pl.DataFrame, *, filters: Filters = NO_FILTER
 ) -> pl.DataFrame:
-    """Per project and version: downloads, share, upload time and rank among releases (1 = newest)."""
+    """Per project and version: downloads, share, upload time, and rank among the package's
+    releases (1 = newest)."""
     ranked = releases.with_columns(
         release_rank=pl.col("upload_time").rank("ordinal", descending=True).over("project")
     ).select("project", "version", "upload_time", "release_rank")
@@ -266,7 +268,7 @@ def version_age(
         .join(rel, on=["project", "version"], how="left")
         .with_columns(age=(pl.col("date") - pl.col("up")).dt.total_days())
     )
-    bucket = pl.when(pl.col("age").is_null()).then(pl.lit(labels[-1]))
+    bucket: Any = pl.when(pl.col("age").is_null()).then(pl.lit(labels[-1]))
     for limit, label in zip(AGE_BUCKETS, labels, strict=False):
         bucket = bucket.when(pl.col("age") < limit).then(pl.lit(label))
     bucket = bucket.otherwise(pl.lit(labels[-2]))

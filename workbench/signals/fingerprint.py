@@ -86,7 +86,8 @@ def band_limits(reference: pl.DataFrame) -> pl.DataFrame:
         return bands
     # Bands with too few days borrow the next lower band's limit (limits fall with volume).
     full = pl.DataFrame(
-        {"band": list(range(0, int(bands["band"].max()) + 8))}, schema={"band": pl.Int32}
+        {"band": list(range(0, int(bands["band"].cast(pl.Int64).max() or 0) + 8))},  # type: ignore[arg-type]
+        schema={"band": pl.Int32},
     )
     return (
         full.join(bands, on="band", how="left")
@@ -152,10 +153,11 @@ def fingerprint_findings(ctx: Context) -> list[Finding]:
             else f"from {ev['start']} to {ev['end']}"
         )
         text = (
-            f"{span[0].upper()}{span[1:]}, one client fingerprint — {describe(ev['client'])} — made "
-            f"{pct(share)} of downloads ({fmt_int(ev['top'])} of {fmt_int(ev['total'])}); {peers_note}, the "
-            f"busiest client typically makes {pct(ev['median'])} of a day's downloads. Identical clients repeating an "
-            "install is what a scripted `pip install` loop looks like."
+            f"{span[0].upper()}{span[1:]}, one client fingerprint — {describe(ev['client'])} — "
+            f"made {pct(share)} of downloads ({fmt_int(ev['top'])} of {fmt_int(ev['total'])}); "
+            f"{peers_note}, the busiest client typically makes {pct(ev['median'])} of a day's "
+            "downloads. Identical clients repeating an install is what a scripted `pip install` "
+            "loop looks like."
         )
         evidence = (
             ctx.fingerprints.filter(

@@ -5,15 +5,17 @@ Concentration is the Herfindahl–Hirschman index of country shares (Σ share²:
 mirrors excluded. The baseline is the distribution of the same index among
 peers of similar volume (same half-decade of downloads a day); a package is
 unusual when its log-HHI is > 3 robust standard deviations above its peers'
-median (> 2 when the concentration is also new). A concentration that *appeared* inside the range (the top country's
-share rose by 25 points or more since the first two weeks) is what a campaign from one place looks like;
-a stable one is more often a regional audience.
+median (> 1.5 when the concentration is also new and twice the peers' median).
+A concentration that *appeared* inside the range (the top country's share rose
+by 25 points or more since the first two weeks) is what a campaign from one
+place looks like; a stable one is more often a regional audience.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 
 from workbench.query import DayRange
@@ -27,8 +29,10 @@ MIN_PEERS = 8
 MIN_BAND_PEERS = 20
 Z_LIMIT = 3.0
 #: Two independent pieces of evidence (unusual for its peers *and* new inside the range)
-#: need less of each: a concentration that appeared is reported from 2 robust SDs.
-SHIFT_Z_LIMIT = 2.0
+#: need less of each: a concentration that appeared is reported from 1.5 robust SDs,
+#: provided it is also at least twice as concentrated as the peers' median.
+SHIFT_Z_LIMIT = 1.5
+SHIFT_RATIO = 2.0
 SHIFT = 0.25
 BEFORE_DAYS = 14
 
@@ -88,24 +92,29 @@ def geo_findings(ctx: Context) -> list[Finding]:
             continue
         before = _share_before(ctx, early, row["project"], row["top_country"])
         shifted = before is not None and row["top_share"] - before >= SHIFT
-        if not shifted and z < Z_LIMIT:
+        ratio = row["hhi"] / float(np.exp(med))
+        if not (z >= Z_LIMIT or (shifted and ratio >= SHIFT_RATIO)):
             continue
-        peer_hhi = float(pl.Series([med]).exp()[0])
+        peer_hhi = float(np.exp(med))
         text = (
-            f"{pct(row['top_share'])} of the last 28 days' downloads come from {row['top_country']}; "
-            f"country concentration (HHI {row['hhi']:.2f}) is {z:.1f} robust SDs above {n_peers} packages "
-            f"of similar volume (their median HHI {peer_hhi:.2f})."
+            f"{pct(row['top_share'])} of the last 28 days' downloads come from "
+            f"{row['top_country']}; country concentration (HHI {row['hhi']:.2f}) is {z:.1f} robust "
+            f"SDs above {n_peers} packages of similar volume (their median HHI {peer_hhi:.2f})."
         )
         if shifted:
             assert before is not None
             text += (
-                f" The concentration is new: {row['top_country']} had {pct(before)} at the start of "
-                "the range. Traffic that moves to one country at once, without a release or a "
-                "dependency to explain it, is typical of a campaign run from one place."
+                f" The concentration is new: {row['top_country']} had {pct(before)} at the "
+                "start of the range. Traffic that moves to one country at once, without a "
+                "release or a dependency to explain it, is typical of a campaign run from one "
+                "place."
             )
             strength, inorganic = min(1.0, 0.5 + (row["top_share"] - before)), True
         else:
-            text += " It was already concentrated at the start of the range: more likely a regional audience."
+            text += (
+                " It was already concentrated at the start of the range: more likely a "
+                "regional audience."
+            )
             strength, inorganic = 0.2, None
         evidence = (
             ctx.clean.filter(

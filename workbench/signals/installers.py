@@ -61,10 +61,11 @@ def installer_findings(ctx: Context) -> list[Finding]:
     for r in hits.iter_rows(named=True):
         growth = r["total_late"] / r["total"] - 1
         text = (
-            f"uv's share rose from {pct(r['uv_share'])} to {pct(r['uv_share_late'])} while pip downloads fell "
-            f"{pct(1 - r['pip_late'] / r['pip'])} (from {r['pip']:.0f} to {r['pip_late']:.0f} a day). "
-            f"Total volume changed {growth:+.0%}, but the pattern is the same audience switching installer: "
-            "uv re-downloads where pip used its cache, so the rise is not new users."
+            f"uv's share rose from {pct(r['uv_share'])} to {pct(r['uv_share_late'])} while pip "
+            f"downloads fell {pct(1 - r['pip_late'] / r['pip'])} (from {r['pip']:.0f} to "
+            f"{r['pip_late']:.0f} a day). Total volume changed {growth:+.0%}, but the pattern is "
+            "the same audience switching installer: uv re-downloads where pip used its cache, so "
+            "the rise is not new users."
         )
         evidence = pl.DataFrame(
             {

@@ -45,12 +45,12 @@ def new_package_findings(ctx: Context) -> list[Finding]:
         times = r["week"] / cal.FIRST_WEEK_MEDIAN
         strength = min(1.0, 0.5 + 0.25 * math.log10(r["week"] / FIRST_WEEK_LIMIT + 1) * 2)
         text = (
-            f"First seen on {r['first']}, it had {fmt_int(r['week'])} downloads in its first 7 days: "
-            f"{times:.0f}× the median new package ({cal.FIRST_WEEK_MEDIAN:.0f}) and above the largest of 622 "
-            "real new packages (1,029)."
+            f"First seen on {r['first']}, it had {fmt_int(r['week'])} downloads in its first 7 "
+            f"days: {times:.0f}× the median new package ({cal.FIRST_WEEK_MEDIAN:.0f}) and above "
+            "the largest of 622 real new packages (1,029)."
         )
         if top_share is not None:
-            text += f" The busiest single client fingerprint accounts for {pct(top_share)} of that week."
+            text += f" The busiest single client accounts for {pct(top_share)} of that week."
         evidence = (
             d.filter((pl.col("project") == r["project"]) & (pl.col("date") >= r["first"]))
             .head(21)

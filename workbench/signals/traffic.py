@@ -56,8 +56,8 @@ def ci_findings(ctx: Context) -> list[Finding]:
             min(1.0, 0.4 + 0.6 * (DESKTOP_FLOOR - desktop) / DESKTOP_FLOOR) if mostly else 0.05
         )
         text = (
-            f"{pct(automated)} of downloads look automated: {pct(ci_share)} are reported as CI by the "
-            f"installer (a lower bound) and {pct(row['linux_share'])} come from Linux; only "
+            f"{pct(automated)} of downloads look automated: {pct(ci_share)} are reported as CI "
+            f"by the installer (a lower bound) and {pct(row['linux_share'])} come from Linux; only "
             f"{pct(desktop)} come from macOS or Windows desktops."
         )
         if mostly:
@@ -105,14 +105,16 @@ def mirror_findings(ctx: Context) -> list[Finding]:
             f"{r['installer']} {fmt_int(r['downloads'])}" for r in mirrors.iter_rows(named=True)
         )
         text = (
-            f"{fmt_int(total)} downloads reached PyPI's logs; the real number is higher. Installs served "
-            "by mirrors and caching proxies (bandersnatch, devpi, Artifactory, Nexus, company proxies) are "
-            "never logged, and enterprise-heavy packages can be 2–5× their visible count."
+            f"{fmt_int(total)} downloads reached PyPI's logs: a lower bound. Installs served by "
+            "mirrors and caching proxies (bandersnatch, devpi, Artifactory, Nexus, company "
+            "proxies) are never logged, and enterprise-heavy packages can be 2–5× their visible "
+            "count."
         )
         if seen:
             text += (
-                f" Mirror clients fetched {fmt_int(seen)} files ({pct(seen / total)}: {clients}); they copy "
-                "every release, not what users install, so the other signals leave them out."
+                f" Mirror clients fetched {fmt_int(seen)} files ({pct(seen / total)}: {clients}); "
+                "they copy every release, not what users install, so the other signals leave them "
+                "out."
             )
         out.append(
             Finding(

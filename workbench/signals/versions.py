@@ -65,16 +65,18 @@ def version_findings(ctx: Context) -> list[Finding]:
         if newer.is_empty():
             text = (
                 f"{pct(row['share'])} of recent downloads are of {row['version']}, released "
-                f"{years:.1f} years ago — and still the latest release: a stable package, not a stuck one."
+                f"{years:.1f} years ago — and still the latest release: a stable package, not a "
+                "stuck one."
             )
             strength, title = 0.1, "Stable: latest release is old"
         else:
             text = (
-                f"{pct(row['share'])} of the last {WINDOW} days' downloads are of {row['version']}, released "
-                f"{years:.1f} years ago, although {newer.height} newer release(s) exist (latest "
-                f"{row['latest']}, {row['latest_up']}); only {pct(row['recent'] or 0)} are on releases from the "
-                "last six months. The data suggests consumers pinned to an old version (lock files, base "
-                "images, a dependent with an upper bound) rather than a stable package."
+                f"{pct(row['share'])} of the last {WINDOW} days' downloads are of "
+                f"{row['version']}, released {years:.1f} years ago, although {newer.height} newer "
+                f"release(s) exist (latest {row['latest']}, {row['latest_up']}); only "
+                f"{pct(row['recent'] or 0)} are on releases from the last six months. The data "
+                "suggests consumers pinned to an old version (lock files, base images, a dependent "
+                "with an upper bound) rather than a stable package."
             )
             strength = min(1.0, 0.4 + (row["share"] - 0.5))
             title = f"Pinned on {row['version']}"

@@ -210,9 +210,10 @@ def _dependent_explanation(
         return None
     info = best[1]
     text = (
-        f"{info['dependent']} started to require it in {info['version']} (uploaded {info['uploaded']}, "
-        f"'{info['requirement']}'); daily downloads of the {info['dependent']} releases that require it "
-        f"move with this package's (r = {info['correlation']:.2f})."
+        f"{info['dependent']} started to require it in {info['version']} (uploaded "
+        f"{info['uploaded']}, '{info['requirement']}'); daily downloads of the "
+        f"{info['dependent']} releases that require it move with this package's "
+        f"(r = {info['correlation']:.2f})."
     )
     return text, info
 
@@ -260,6 +261,8 @@ def _surge_finding(
         (pl.col("project") == project)
         & pl.col("date").is_between(start - dt.timedelta(days=14), end + dt.timedelta(days=7))
     ).select("date", "downloads", "expected", "surge")
+    explanation: str | None
+    inorganic: bool | None
     explanation, inorganic, metrics = (
         None,
         True,
@@ -281,18 +284,19 @@ def _surge_finding(
         if not rel.is_empty():
             versions = rel["version"].to_list()
             on_new = _share_on(ctx, project, start, end, versions)
+            first_upload = str(rel["upload_time"].dt.date().min())
             if on_new >= 0.5:
                 explanation = (
-                    f"release {', '.join(versions)} was uploaded on {rel['upload_time'].min().date()}, "
-                    f"and {pct(on_new)} of the surge's downloads are of it: a release can explain a "
-                    "burst of CI and upgrade traffic, but not a lasting multiple."
+                    f"release {', '.join(versions)} was uploaded on {first_upload}, "
+                    f"and {pct(on_new)} of the surge's downloads are of it: a release can explain "
+                    "a burst of CI and upgrade traffic, but not a lasting multiple."
                 )
                 metrics["release"] = ", ".join(versions)
                 inorganic = None
     span = f"on {start}" if days == 1 else f"from {start} to {end} ({days} days)"
     text = (
-        f"Downloads jumped {ratio:.1f}× above the expected level {span}: {fmt_int(observed)} against "
-        f"~{fmt_int(expected)} expected (baseline ~{fmt_int(base)}/day, weekly rhythm removed)."
+        f"Downloads jumped {ratio:.1f}× above the expected level {span}: {fmt_int(observed)} "
+        f"against ~{fmt_int(expected)} expected (baseline ~{fmt_int(base)}/day, weekly rhythm removed)."
         + (" The higher level persists to the end of the range." if persists else "")
     )
     if explanation is None:
@@ -334,8 +338,8 @@ def _drop_finding(ev: dict[str, object], flags: pl.DataFrame) -> Finding:
     what = "stopped entirely" if to_zero else f"fell {pct(fall)} below the expected level"
     text = (
         f"Downloads {what} from {start} to {end} ({days} days): {fmt_int(observed)} against "
-        f"~{fmt_int(expected)} expected. A yanked or deleted release, a renamed package, or the end "
-        "of automated traffic (a CI pipeline or a campaign) would look like this."
+        f"~{fmt_int(expected)} expected. A yanked or deleted release, a renamed package, or the "
+        "end of automated traffic (a CI pipeline or a campaign) would look like this."
     )
     evidence = flags.filter(
         (pl.col("project") == project)

@@ -1,0 +1,276 @@
+"""Each signal on small hand-built frames: fires where it should, quiet on organic traffic,
+fine on tiny packages and single-day ranges."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from workbench.schema import DEPENDENTS, RELEASES
+from workbench.signals import evaluate, summarize
+from workbench.signals.fingerprint import describe
+from workbench.signals.geography import geo_findings
+from workbench.signals.installers import installer_findings
+from workbench.signals.newpkg import new_package_findings
+from workbench.signals.traffic import ci_findings, mirror_findings
+from workbench.signals.versions import version_findings
+from workbench.signals.volume import volume_findings
+
+from .frames import START, combine, context, release, rollup, seasonal
+
+DAYS = 84
+
+
+def _fired(findings: list, signal: str | None = None) -> list:
+    return [f for f in findings if f.fired and (signal is None or f.signal == signal)]
+
+
+# -- volume -----------------------------------------------------------------------------
+
+
+def test_surge_fires_on_a_seasonal_series() -> None:
+    series = seasonal(DAYS, 500, seed=1)
+    for i in range(50, 57):
+        series[i] += 50_000 // 7  # 500/day -> +50,000 a week
+    found = _fired(volume_findings(context(rollup("p", series), DAYS)))
+    assert len(found) == 1
+    f = found[0]
+    assert f.start == START + dt.timedelta(days=50) and f.end == START + dt.timedelta(days=56)
+    assert f.metrics["ratio"] > 10 and f.level == "high" and f.inorganic
+    assert "Nothing in the release history" in f.text
+    assert {"date", "downloads", "expected"} <= set(f.evidence.columns)
+
+
+@pytest.mark.parametrize("level", [2, 8, 40, 500, 20_000])
+def test_organic_seasonal_traffic_stays_quiet(level: int) -> None:
+    parts = [rollup(f"p{s}", seasonal(DAYS, level, seed=s, weekend=0.4)) for s in range(5)]
+    assert _fired(volume_findings(context(combine(*parts), DAYS))) == []
+
+
+def test_drop_to_zero_is_reported() -> None:
+    series = seasonal(DAYS, 200, seed=3)
+    for i in range(70, DAYS):
+        series[i] = 0
+    found = _fired(volume_findings(context(rollup("p", series), DAYS)))
+    assert [f.title for f in found] == ["Drop to zero"]
+    assert found[0].metrics["to_zero"]
+
+
+def test_single_day_and_tiny_inputs_do_not_break() -> None:
+    assert volume_findings(context(rollup("p", [5]), 1)) == []
+    assert _fired(evaluate(context(rollup("p", [0, 1, 0, 2]), 4))) == []
+
+
+def test_surge_explained_by_a_release() -> None:
+    series = seasonal(DAYS, 300, seed=4)
+    for i in range(60, 63):
+        series[i] += 3000
+    base = rollup("p", series[:60], version="1.0.0")
+    burst = rollup("p", series[60:], version="2.0.0", start=START + dt.timedelta(days=60))
+    rel = pl.DataFrame(
+        [
+            release("p", "1.0.0", START - dt.timedelta(days=200)),
+            release("p", "2.0.0", START + dt.timedelta(days=59)),
+        ],
+        schema=RELEASES,
+    )
+    found = _fired(volume_findings(context(combine(base, burst), DAYS, releases=rel)))
+    assert found and "release 2.0.0" in (found[0].explanation or "")
+    assert found[0].inorganic is None
+
+
+def test_surge_explained_by_a_new_dependent() -> None:
+    parent = seasonal(DAYS, 5000, seed=5)
+    child = seasonal(DAYS, 20, seed=6)
+    adoption = [0.0] * 50 + [min(1.0, (i + 1) / 6) for i in range(DAYS - 50)]
+    parent_new = [int(p * a) for p, a in zip(parent, adoption, strict=True)]
+    parent_old = [p - n for p, n in zip(parent, parent_new, strict=True)]
+    child = [c + int(0.4 * n) for c, n in zip(child, parent_new, strict=True)]
+    parts = combine(
+        rollup("child", child),
+        rollup("parent", parent_old, version="1.0"),
+        rollup("parent", parent_new, version="2.0"),
+    )
+    deps = pl.DataFrame(
+        [
+            {
+                "project": "child",
+                "dependent": "parent",
+                "version": "2.0",
+                "upload_time": dt.datetime.combine(
+                    START + dt.timedelta(days=50), dt.time(9), tzinfo=dt.UTC
+                ),
+                "requirement": "child>=0.3",
+            }
+        ],
+        schema=DEPENDENTS,
+    )
+    found = [
+        f
+        for f in _fired(volume_findings(context(parts, DAYS, dependents=deps)))
+        if f.project == "child"
+    ]
+    assert len(found) == 1
+    f = found[0]
+    assert f.metrics["dependent"] == "parent" and f.metrics["correlation"] > 0.8
+    assert f.inorganic is False and "parent started to require it" in (f.explanation or "")
+
+
+# -- CI / mirrors -----------------------------------------------------------------------
+
+
+def test_ci_only_package_is_reported_as_automated() -> None:
+    parts = combine(
+        rollup("bot", [980] * 14, ci=True, system="Linux"),
+        rollup("bot", [20] * 14, system="Darwin"),
+        rollup("org", [600] * 14, system="Linux"),
+        rollup("org", [400] * 14, system="Windows"),
+    )
+    found = {f.project: f for f in ci_findings(context(parts, 14))}
+    assert found["bot"].fired and "98% of downloads look automated" in found["bot"].text
+    assert not found["org"].fired
+
+
+def test_mirror_blind_spot_is_always_stated() -> None:
+    parts = combine(rollup("p", [100] * 7), rollup("p", [30] * 7, installer="bandersnatch"))
+    (f,) = mirror_findings(context(parts, 7))
+    assert (
+        "lower bound" in f.text
+        and "bandersnatch" in f.text
+        and f.metrics["mirror_downloads"] == 210
+    )
+
+
+# -- versions ---------------------------------------------------------------------------
+
+
+def _versions(newer_day: dt.date | None) -> list[object]:
+    parts = combine(
+        rollup("p", [900] * 28, version="1.0.0"), rollup("p", [100] * 28, version="3.0.0")
+    )
+    rels = [release("p", "1.0.0", START - dt.timedelta(days=760))]
+    if newer_day is not None:
+        rels.append(release("p", "3.0.0", newer_day))
+    return version_findings(context(parts, 28, releases=pl.DataFrame(rels, schema=RELEASES)))
+
+
+def test_majority_on_a_two_year_old_version_is_pinned() -> None:
+    (f,) = _versions(START - dt.timedelta(days=200))
+    assert f.fired and f.title == "Pinned on 1.0.0" and "pinned" in f.text
+
+
+def test_old_but_latest_release_is_stable_not_pinned() -> None:
+    (f,) = _versions(None)
+    assert not f.fired and "stable" in f.text
+
+
+def test_a_release_from_last_week_is_adoption_in_progress() -> None:
+    assert [f for f in _versions(START + dt.timedelta(days=24)) if f.fired] == []
+
+
+# -- geography --------------------------------------------------------------------------
+
+
+def _peers(n: int = 30) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+    return [rollup(f"peer{i}", seasonal(DAYS, 100, seed=i)) for i in range(n)]
+
+
+def test_new_concentration_against_peers_fires() -> None:
+    target = combine(
+        rollup("t", seasonal(DAYS, 100, seed=99)),
+        rollup("t", [0] * 30 + [400] * (DAYS - 30), country="VN"),
+    )
+    found = [f for f in geo_findings(context(combine(target, *_peers()), DAYS)) if f.project == "t"]
+    assert len(found) == 1 and found[0].fired and found[0].inorganic
+    assert found[0].metrics["top_country"] == "VN" and "is new" in found[0].text
+
+
+def test_stable_regional_audience_is_context_not_an_alarm() -> None:
+    target = combine(
+        rollup("t", seasonal(DAYS, 100, seed=98)),
+        rollup("t", seasonal(DAYS, 300, seed=97), country="CN"),
+    )
+    found = [f for f in geo_findings(context(combine(target, *_peers()), DAYS)) if f.project == "t"]
+    assert found and not found[0].fired and "regional audience" in found[0].text
+
+
+def test_global_mix_is_quiet() -> None:
+    assert [f for f in geo_findings(context(combine(*_peers()), DAYS)) if f.fired] == []
+
+
+# -- installer shift --------------------------------------------------------------------
+
+
+def test_pip_to_uv_shift_is_explained_not_growth() -> None:
+    uv = [100] * 28 + [100 + 40 * i for i in range(28)] + [1200] * 28
+    pip = [900] * 28 + [900 - 25 * i for i in range(28)] + [200] * 28
+    parts = combine(rollup("p", pip), rollup("p", uv, installer="uv"))
+    (f,) = installer_findings(context(parts, DAYS))
+    assert f.fired and f.inorganic is False and "not new users" in f.text
+    assert f.metrics["uv_share_after"] > 0.8
+
+
+def test_steady_installer_mix_is_quiet() -> None:
+    parts = combine(
+        rollup("p", seasonal(DAYS, 900, seed=1)),
+        rollup("p", seasonal(DAYS, 100, seed=2), installer="uv"),
+    )
+    assert installer_findings(context(parts, DAYS)) == []
+
+
+# -- new packages -----------------------------------------------------------------------
+
+
+def test_new_package_with_ten_thousand_in_week_one() -> None:
+    series = [0] * 40 + [3000, 2500, 2000, 1500, 1200, 900, 800] + [20] * 37
+    (f,) = new_package_findings(context(rollup("n", series, clients=2), DAYS))
+    assert f.fired and f.start == START + dt.timedelta(days=40)
+    assert f.metrics["first_week"] == 11_900 and "above the largest" in f.text
+
+
+def test_typical_new_package_and_old_package_are_quiet() -> None:
+    typical = [0] * 40 + [10, 6, 4, 3, 2, 2, 1] + [1] * 37
+    parts = combine(rollup("typical", typical), rollup("old", seasonal(DAYS, 3000)))
+    assert new_package_findings(context(parts, DAYS)) == []
+
+
+# -- narrow fingerprint ---------------------------------------------------------------------
+
+
+def test_one_dominant_client_against_peers() -> None:
+    target = combine(
+        rollup("t", seasonal(DAYS, 300, seed=50), clients=200),
+        rollup("t", [0] * 60 + [2000] * 6 + [0] * 18, clients=1, installer="pip"),
+    )
+    parts = combine(
+        target, *[rollup(f"peer{i}", seasonal(DAYS, 300, seed=i), clients=200) for i in range(12)]
+    )
+    found = _fired(evaluate(context(parts, DAYS), only=["narrow_fingerprint"]))
+    assert [f.project for f in found] == ["t"]
+    f = found[0]
+    assert f.start == START + dt.timedelta(days=60) and f.metrics["share"] > 0.8
+    assert "scripted" in f.text and f.evidence.height >= 1
+
+
+def test_describe_fingerprint() -> None:
+    text = describe("pip|23.0.1|3.10.12|CPython|Linux|5.15.0|Ubuntu|22.04|x86_64|US")
+    assert text == "pip 23.0.1 · CPython 3.10.12 · Ubuntu 22.04 (Linux 5.15.0) · x86_64 · US"
+    assert describe("||||||||") == "unknown client"
+
+
+# -- summary ----------------------------------------------------------------------------
+
+
+def test_summary_ranks_and_explains() -> None:
+    series = seasonal(DAYS, 300, seed=8)
+    for i in range(60, 66):
+        series[i] += 6000
+    parts = combine(rollup("bad", series, clients=1), *_peers(12))
+    findings = evaluate(context(parts, DAYS))
+    summaries = summarize(findings)
+    assert summaries[0].project == "bad" and summaries[0].flagged
+    assert "Points at fake traffic" in summaries[0].text()
+    quiet = next(s for s in summaries if s.project == "peer0")
+    assert not quiet.flagged and "organic" in quiet.text()
