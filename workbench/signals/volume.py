@@ -296,8 +296,8 @@ def _surge_finding(
     span = f"on {start}" if days == 1 else f"from {start} to {end} ({days} days)"
     text = (
         f"Downloads jumped {ratio:.1f}× above the expected level {span}: {fmt_int(observed)} "
-        f"against ~{fmt_int(expected)} expected (baseline ~{fmt_int(base)}/day, weekly rhythm removed)."
-        + (" The higher level persists to the end of the range." if persists else "")
+        f"against ~{fmt_int(expected)} expected (baseline ~{fmt_int(base)}/day, weekly rhythm "
+        "removed)." + (" The higher level persists to the end of the range." if persists else "")
     )
     if explanation is None:
         text += " Nothing in the release history or the dependency graph explains it."
