@@ -38,6 +38,7 @@ test: lint unit
 
 bench: setup
 	$(BIN)/python benchmarks/bench_foundation.py
+	$(BIN)/python benchmarks/bench_detection.py
 
 clean:
 	rm -rf $(VENV) $(BQ_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -47,6 +47,7 @@ def ci_findings(ctx: Context) -> list[Finding]:
         desktop_share=desk / pl.col("total"),
         linux_share=(linux + ci) / pl.col("total"),
     )
+    kinds = b.client_kinds(ctx.downloads)  # one query for every project; sliced below
     out = []
     for row in k.filter(pl.col("total") >= MIN_DOWNLOADS).iter_rows(named=True):
         desktop, ci_share = row["desktop_share"], row["ci_share"]
@@ -65,7 +66,7 @@ def ci_findings(ctx: Context) -> list[Finding]:
                 " Download counts here measure pipeline runs, not people: one busy CI "
                 "configuration can outweigh thousands of users."
             )
-        evidence = b.client_kinds(ctx.downloads.filter(pl.col("project") == row["project"]))
+        evidence = kinds.filter(pl.col("project") == row["project"]).drop("project")
         out.append(
             Finding(
                 "ci_traffic",
