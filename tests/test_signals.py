@@ -116,6 +116,7 @@ def test_surge_explained_by_a_new_dependent() -> None:
     f = found[0]
     assert f.metrics["dependent"] == "parent" and f.metrics["correlation"] > 0.8
     assert f.inorganic is False and "parent started to require it" in (f.explanation or "")
+    assert f.metrics["persists"] and "persists to the end" in f.text
 
 
 # -- CI / mirrors -----------------------------------------------------------------------

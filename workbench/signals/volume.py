@@ -255,7 +255,8 @@ def _surge_finding(
     strength = min(1.0, 0.35 + 0.45 * math.log10(max(ratio, 1.0)))
     if days == 1 and observed - expected < SMALL_BLIP:
         strength = min(strength, 0.3)  # one busy day on a small package: worth a look, no more
-    persists = recent >= 2 * max(base, 1.0) and (ctx.days.end - end).days <= 14
+    # The event ends when the trailing baseline has caught up; the new level may go on.
+    persists = recent >= 2 * max(base, 1.0)
     series = flags.filter(pl.col("project") == project).select("date", "downloads")
     evidence = flags.filter(
         (pl.col("project") == project)
