@@ -33,7 +33,7 @@ from workbench.demo.metadata import metadata_table
 from workbench.demo.rows import Columns, expand, to_arrow
 from workbench.demo.traffic import segments
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 DEFAULT_SEED = 20261031
 DEFAULT_END = dt.date(2026, 10, 31)
 DEFAULT_DAYS = 120

@@ -108,6 +108,16 @@ def segments(
         out.append(
             Segment(i, "unknown", _draw(rng, unknown * _weekly(days, weekday0, "unknown")), "mix")
         )
+        releases = np.zeros(days)
+        for r in pkg.release_days[(pkg.release_days >= 0) & (pkg.release_days < days)]:
+            # Scanners, early adopters and CI tracking the latest release fetch it at once
+            # (the bursts seen around releases in real small packages' daily series).
+            burst = cal.RELEASE_BURST + cal.RELEASE_BURST_SHARE * pkg.base
+            releases[r] += burst
+            if r + 1 < days:
+                releases[r + 1] += burst / 2
+        if releases.any():
+            out.append(Segment(i, "human", _draw(rng, releases, 10.0), "latest"))
         for sc in by_package.get(i, []):
             if sc.kind in ("inflation_campaign", "micro_inflation", "new_package_burst"):
                 active = (t >= sc.start) & (t <= sc.end)
