@@ -358,6 +358,55 @@ def investigate(
         click.echo(f"\n{result.provenance.summary()}", err=True)
 
 
+@main.command()
+@click.argument("package")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The HTML file to write.",
+)
+@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
+@click.option("--start", help="First day (YYYY-MM-DD).")
+@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
+@click.option("--days", type=click.IntRange(14, 1098), default=90, show_default=True)
+@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
+@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
+@click.option("--quiet", is_flag=True)
+def report(
+    package: str,
+    out: Path,
+    spec: str,
+    start: str | None,
+    end: str | None,
+    days: int,
+    yes: bool,
+    max_bytes: int | None,
+    quiet: bool,
+) -> None:
+    """Write a self-contained HTML case file for PACKAGE (opens offline)."""
+    from workbench.analysis import analyze
+    from workbench.report import build
+
+    progress = Spinner(not quiet, "reporting")
+    with _errors(progress):
+        source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
+        query = RollupQuery.of(package, *_range_args(source, start, end, days))
+        result = analyze(source, query, cache=Cache(), progress=progress)
+        name = query.projects[0] if query.projects else package
+        summary = result.summary_of(name)
+        if summary is None or summary.downloads == 0:
+            close = data.suggestions(source, name)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise InvalidInputError(f"no downloads found for {name!r}{hint} in {query.days}")
+        progress("drawing the charts")
+        document = build(result, name)
+        progress.close()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(document)
+        click.echo(f"wrote {out} ({len(document) / 1024:.0f} KiB): {summary.text()}")
+
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 

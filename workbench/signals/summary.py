@@ -51,17 +51,18 @@ class Summary:
     def text(self) -> str:
         if not self.fired:
             return "No signal fired: the traffic looks organic for its size."
-        suspicious = [f for f in self.fired if f.inorganic]
-        benign = [f for f in self.fired if not f.inorganic]
-        parts = []
-        if suspicious:
-            parts.append(
-                "Points at fake traffic: "
-                + "; ".join(f"{f.title} ({f.when()})" for f in suspicious)
-                + "."
-            )
-        if benign:
-            parts.append("Real but easy to misread: " + "; ".join(f.title for f in benign) + ".")
+        groups = (
+            ("Points at fake traffic", [f for f in self.fired if f.inorganic]),
+            ("Real but easy to misread", [f for f in self.fired if f.inorganic is False]),
+            ("Also", [f for f in self.fired if f.inorganic is None]),
+        )
+        parts = [
+            f"{label}: "
+            + "; ".join(f"{f.title} ({f.when()})" if f.when() else f.title for f in items)
+            + "."
+            for label, items in groups
+            if items
+        ]
         return f"Suspicion {self.level} ({self.score:.2f}). " + " ".join(parts)
 
 

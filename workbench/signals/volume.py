@@ -40,6 +40,8 @@ MIN_CORRELATION = 0.5
 #: extra downloads are common (a release fetched by scanners, one CI job); that is also
 #: where a ~100-download campaign sits, which volume alone therefore cannot tell apart.
 SMALL_BLIP = 100
+#: Below this many downloads a day (median), a series is sparse and its mean is the baseline.
+SPARSE = 5.0
 
 
 def _margin(expected: pl.Expr) -> pl.Expr:
@@ -84,13 +86,12 @@ def day_flags(ctx: Context) -> pl.DataFrame:
 
 def _flag(d: pl.DataFrame) -> pl.DataFrame:
     history = pl.col("adjusted").shift(1)
-    # The median is robust to bursts; for sparse series (a package with 0 on most days but
-    # regular small bursts) the mean is the better typical level.
+    median = history.rolling_median(HISTORY, min_samples=MIN_HISTORY).over("project")
+    mean = history.rolling_mean(HISTORY, min_samples=MIN_HISTORY).over("project")
+    # The median is robust to bursts; only for sparse series (a median near zero, but regular
+    # small bursts) is the mean the better typical level — elsewhere a burst would drag it up.
     d = d.with_columns(
-        baseline=pl.max_horizontal(
-            history.rolling_median(HISTORY, min_samples=MIN_HISTORY),
-            history.rolling_mean(HISTORY, min_samples=MIN_HISTORY),
-        ).over("project")
+        baseline=pl.when(median < SPARSE).then(pl.max_horizontal(median, mean)).otherwise(median)
     )
     expected = pl.col("baseline") * pl.col("factor")
     obs = pl.col("downloads")
