@@ -1,56 +1,140 @@
-"""The overview app's widget logic, without a browser."""
+"""The apps' widget logic, without a browser: loading, drill-down, errors in the page."""
 
 from __future__ import annotations
 
-import datetime as dt
+from pathlib import Path
 
 import polars as pl
+import pytest
 
 from workbench.cache import Cache
 from workbench.sources.demo import DemoSource
-from workbench.views.overview import OverviewApp, share_table
+from workbench.views.investigate import InvestigateApp
+from workbench.views.report import ReportApp
+from workbench.views.research import ResearchApp
+
+from .conftest import SMALL
 
 
-def test_share_table_keeps_totals_and_labels_nulls() -> None:
-    frame = pl.DataFrame({"installer": ["pip", "uv", None, "pdm"], "downloads": [70, 20, 6, 4]})
-    table = share_table(frame, "installer", top=2)
-    assert table["installer"].to_list() == ["pip", "uv", "(other)"]
-    assert table["downloads"].sum() == 100
-    assert abs(table["share"].sum() - 1.0) < 1e-9
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Cache:
+    return Cache(tmp_path_factory.mktemp("views-cache"))
 
 
-def test_app_shows_totals_then_errors_in_the_page(small_demo: DemoSource, cache: Cache) -> None:
-    name = small_demo.project_names()[0]
-    app = OverviewApp(small_demo, package=name, days=14, cache=cache)
-    assert "downloads of <b>" in app.status.value and "lower bound" in app.status.value
-    assert "Installer" in app.body.value and "Country" in app.body.value
+@pytest.fixture
+def demo(small_demo_dir: Path) -> DemoSource:
+    return DemoSource(SMALL, data_dir=small_demo_dir.parent)
 
-    app.package.value = "bad name;"
-    assert "not a valid package name" in app.status.value and app.body.value == ""
 
-    app.package.value = name[:-1] + ("x" if name[-1] != "x" else "y")
-    assert "No downloads of" in app.status.value
+def _campaign(demo: DemoSource) -> str:
+    return str(demo.ground_truth().filter(pl.col("scenario") == "inflation_campaign")["project"][0])
 
-    app.package.value = name
-    app.start.value = app.end.value + dt.timedelta(days=3)
+
+def _data(chart: object) -> list[dict[str, object]]:
+    spec = chart.to_dict()  # type: ignore[attr-defined]
+    rows: list[dict[str, object]] = []
+    for values in spec.get("datasets", {}).values():
+        rows += values
+    return rows
+
+
+def test_investigate_shows_findings_first_and_every_tab(demo: DemoSource, cache: Cache) -> None:
+    app = InvestigateApp(demo, package=_campaign(demo), days=70, cache=cache)
+    assert "Suspicion high" in app.findings.value and "One client dominates" in app.findings.value
+    assert list(app.charts) == [
+        "Volume",
+        "Clients",
+        "Installers",
+        "Versions",
+        "Geography",
+        "Python & OS",
+        "CI & people",
+    ]
+    assert "wb-ok" in app.status.value and "lower bound" in app.status.value
+
+
+def test_drill_down_redraws_every_chart_with_the_filtered_numbers(
+    demo: DemoSource, cache: Cache
+) -> None:
+    app = InvestigateApp(demo, package=_campaign(demo), days=70, cache=cache)
+    before = app.charts["Installers"]
+    app.filters["installer"].value = "uv"
+    assert app.charts["Installers"] is before  # redrawn in place, not rebuilt
+    installers = {
+        r.get("installer") for r in _data(app.charts["Installers"].chart) if "installer" in r
+    }
+    assert installers == {"uv"}
+    assert "installer = uv" in app.filter_bar.value
+    ctx = app.analysis.context  # type: ignore[union-attr]
+    uv_total = (
+        ctx.downloads.filter(
+            (pl.col("project") == app.project)
+            & (pl.col("installer") == "uv")
+            & ~pl.col("installer").is_null()
+        )
+        .select(pl.col("downloads").sum())
+        .collect()
+        .item()
+    )
+    bars = [r for r in _data(app.charts["Installers"].chart) if "share" in r]
+    assert sum(int(r["downloads"]) for r in bars) == uv_total  # type: ignore[call-overload]
+    app.clear_filters()
+    assert app.filter_bar.value == ""
+    assert (
+        len({r.get("installer") for r in _data(app.charts["Installers"].chart) if "installer" in r})
+        > 1
+    )
+
+
+def test_compare_overlays_a_second_package(demo: DemoSource, cache: Cache) -> None:
+    names = demo.project_names()
+    app = InvestigateApp(demo, package=names[0], days=70, cache=cache, compare=names[1])
+    projects = {r["project"] for r in _data(app.charts["Volume"].chart) if "project" in r}
+    assert projects == {names[0], names[1]}
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("bad name;", "not a valid package name"),
+        ("no-such-package", "No downloads of no-such-package"),
+    ],
+)
+def test_errors_show_in_the_page(demo: DemoSource, cache: Cache, typed: str, expected: str) -> None:
+    app = InvestigateApp(demo, package=demo.project_names()[0], days=70, cache=cache)
+    app.package.value = typed
+    assert "wb-error" in app.status.value and expected in app.status.value
+    assert app.charts == {} and app.findings.value == ""
+
+
+def test_reversed_dates_show_a_message(demo: DemoSource, cache: Cache) -> None:
+    app = InvestigateApp(demo, package=demo.project_names()[0], days=70, cache=cache)
+    app.start.value, app.end.value = app.end.value, app.start.value
     assert "reversed" in app.status.value
 
 
-def test_labels_mark_mirrors_and_ci() -> None:
-    frame = pl.DataFrame(
-        {"installer": ["pip", "bandersnatch"], "ci": [True, False], "downloads": [5, 3]}
+def test_research_scans_ranks_opens_compares_and_evaluates(demo: DemoSource, cache: Cache) -> None:
+    app = ResearchApp(demo, days=70, cache=cache)
+    app.scan()
+    assert "packages scanned" in app.status.value and "wb-ranking" in app.table.value
+    first = app.ranked()["project"][0]
+    assert demo.ground_truth().filter(pl.col("project") == first)["inorganic"].item()
+    app.sort.value = "name"
+    assert app.ranked()["project"].is_sorted()
+    app.only.value = True
+    assert (app.ranked()["score"] >= 0.4).all()
+    app.pick.value = first
+    assert app.detail.children and "Suspicion" in app._investigate.findings.value  # type: ignore[union-attr]
+    app.compare.value = tuple(app.compare.options[:2])
+    assert len(app.comparison.children) == 2
+    assert (
+        "recall" in app.evaluation.value and "Organic packages flagged: 0" in app.evaluation.value
     )
-    assert share_table(frame, "installer")["installer"].to_list() == [
-        "pip",
-        "bandersnatch (mirror)",
-    ]
-    assert share_table(frame, "ci")["ci"].to_list() == ["reported CI", "not reported"]
 
 
-def test_names_come_most_downloaded_first(small_demo: DemoSource) -> None:
-    names = small_demo.project_names()
-    counts = (
-        pl.scan_parquet(small_demo.ensure() / "file_downloads").group_by("project").len().collect()
-    )
-    by_name = dict(counts.iter_rows())
-    assert [by_name[n] for n in names] == sorted(by_name.values(), reverse=True)
+def test_report_app_shows_the_case_file_and_a_download(demo: DemoSource, cache: Cache) -> None:
+    app = ReportApp(demo, package=_campaign(demo), days=70, cache=cache)
+    assert "<h2>Findings</h2>" in app.document.value and "<svg" in app.document.value
+    assert "data:text/html;base64," in app.download.value
+    app.package.value = "nope-nope"
+    assert "wb-error" in app.status.value and app.document.value == ""

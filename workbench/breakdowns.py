@@ -69,7 +69,12 @@ class Filters:
             value = getattr(self, f.name)
             if value is None or value is False:
                 continue
-            parts.append(f.name if value is True else f"{f.name}={value}")
+            if value is True:
+                parts.append(f.name.replace("_", " "))
+            elif isinstance(value, tuple):
+                parts.append(f"{f.name.replace('_', ' ')} = {' or '.join(map(str, value))}")
+            else:
+                parts.append(f"{f.name} = {value}")
         return ", ".join(parts) or "no filter"
 
 

@@ -411,7 +411,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 @main.command()
-@click.argument("notebook", default="01_overview.ipynb")
+@click.argument("notebook", default="01_investigate.ipynb")
 @click.option("--port", type=click.IntRange(1024, 65535), default=8866, show_default=True)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 def serve(notebook: str, port: int, no_browser: bool) -> None:

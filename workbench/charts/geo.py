@@ -46,10 +46,16 @@ def country_shares(frame: pl.DataFrame) -> pl.DataFrame:
     ).sort("downloads", descending=True)
 
 
+@cache
+def _geometry() -> alt.Data:
+    """The map's data object, built once: validating 108 KB of TopoJSON takes ~0.3 s."""
+    topo = alt.DataFormat(type="topojson", feature="countries")  # type: ignore[no-untyped-call]
+    return alt.Data(values=world(), format=topo)  # type: ignore[no-untyped-call]
+
+
 def world_map(frame: pl.DataFrame, *, title: str = "Downloads by country") -> alt.LayerChart:
     shares = country_shares(frame).drop_nulls("id")
-    topo = alt.DataFormat(type="topojson", feature="countries")  # type: ignore[no-untyped-call]
-    geometry = alt.Data(values=world(), format=topo)  # type: ignore[no-untyped-call]
+    geometry = _geometry()
     rows = shares.select("id", "name", "downloads", "share").to_dicts()
     lookup = alt.LookupData(
         data=alt.Data(values=rows),  # type: ignore[no-untyped-call]

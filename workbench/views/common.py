@@ -1,0 +1,99 @@
+"""Pieces shared by the apps: error display, the findings panel, source and date defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as w
+
+from workbench.errors import NotConfirmedError, WorkbenchError
+from workbench.signals.findings import Finding
+from workbench.signals.summary import Summary
+from workbench.sources.base import Source
+from workbench.sources.demo import DemoSource
+
+LEVEL_COLOURS = {
+    "high": "#D55E00",
+    "medium": "#E69F00",
+    "low": "#56B4E9",
+    "info": "#9AA0A6",
+    "none": "#9AA0A6",
+}
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text))
+
+
+def badge(level: str) -> str:
+    colour = LEVEL_COLOURS.get(level, "#9AA0A6")
+    return (
+        f"<span style='background:{colour};color:white;border-radius:1em;padding:0 .6em;"
+        f"font-size:.85em;font-weight:600'>{esc(level)}</span>"
+    )
+
+
+def message(text: str, *, kind: str = "error") -> str:
+    colour = {"error": "#B00020", "info": "#1A73E8", "ok": "#188038"}[kind]
+    return f"<div style='color:{colour};padding:.3em 0' class='wb-{kind}'>{esc(text)}</div>"
+
+
+def last_day(source: Source) -> dt.date:
+    if isinstance(source, DemoSource):
+        return source.today - dt.timedelta(days=1)
+    return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+
+
+def findings_html(summary: Summary | None, findings: list[Finding]) -> str:
+    """The findings panel: the summary first, then each fired finding in plain words."""
+    if summary is None:
+        return ""
+    items = [f for f in findings if f.fired] or []
+    mirror = [f for f in findings if f.signal == "mirror_blind_spot"]
+    rows = []
+    for f in items:
+        explained = f"<div><b>Explained:</b> {esc(f.explanation)}</div>" if f.explanation else ""
+        rows.append(
+            f"<li style='margin:.4em 0'>{badge(f.level)} <b>{esc(f.title)}</b> "
+            f"<span style='color:#5F6368'>{esc(f.when())}</span>"
+            f"<div>{esc(f.text)}</div>{explained}</li>"
+        )
+    caveat = (
+        f"<div style='color:#5F6368;font-size:.9em'>{esc(mirror[0].text)}</div>" if mirror else ""
+    )
+    return (
+        f"<div class='wb-findings'><div style='font-size:1.1em'>{badge(summary.level)} "
+        f"{esc(summary.text())}</div>"
+        f"<ul style='padding-left:1.2em'>{''.join(rows)}</ul>{caveat}</div>"
+    )
+
+
+@contextmanager
+def shown_errors(target: w.HTML, on_error: Callable[[], None] | None = None) -> Iterator[None]:
+    """Run a callback body; any error becomes a visible message in ``target``, never a
+    silent dead cell. Unexpected errors say so and keep their type for a bug report."""
+    try:
+        yield
+    except NotConfirmedError as exc:
+        target.value = message(str(exc), kind="info")
+        if on_error:
+            on_error()
+    except WorkbenchError as exc:
+        target.value = message(str(exc))
+        if on_error:
+            on_error()
+    except Exception as exc:
+        last = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = f" ({last[0].name})" if last else ""
+        target.value = message(f"Unexpected error {type(exc).__name__}{where}: {str(exc)[:300]}")
+        if on_error:
+            on_error()
+
+
+def options(values: list[Any]) -> list[tuple[str, Any]]:
+    return [("(all)", None)] + [(str(v) if v is not None else "(unknown)", v) for v in values]

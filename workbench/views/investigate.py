@@ -1,0 +1,380 @@
+"""The "Investigate a package" app: findings first, then every breakdown, with drill-down.
+
+Drill-down is a filter bar (version, installer, country, python, OS, CI flag, date span):
+changing any filter recomputes every breakdown from the cached rollup and redraws the
+charts in place (``alt.JupyterChart`` offline), no refetch. The findings panel describes the
+package as a whole; the charts follow the filters, and the filter bar says which apply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import altair as alt
+import ipywidgets as w
+import polars as pl
+
+from workbench import breakdowns as b
+from workbench import charts, data
+from workbench.analysis import Analysis, analyze
+from workbench.cache import Cache
+from workbench.errors import InvalidInputError
+from workbench.query import RollupQuery
+from workbench.signals.fingerprint import band_limits, top_client_days
+from workbench.sources import open_source
+from workbench.sources.base import CostEstimate, Source
+from workbench.views.common import esc, findings_html, last_day, message, options, shown_errors
+
+DIMENSIONS = {
+    "version": "Version",
+    "installer": "Installer",
+    "country": "Country",
+    "python": "Python",
+    "system": "OS",
+}
+TABS = ("Volume", "Clients", "Installers", "Versions", "Geography", "Python & OS", "CI & people")
+MAX_OPTIONS = 40
+
+
+class InvestigateApp:
+    """Package box, date range, source; findings panel; tabs of charts with drill-down."""
+
+    def __init__(
+        self,
+        source: str | Source = "demo",
+        package: str | None = None,
+        days: int = 90,
+        compare: str | None = None,
+        cache: Cache | None = None,
+    ) -> None:
+        charts.enable_offline()
+        self.cache = cache or Cache()
+        self._approved: str | None = None
+        self.source = (
+            open_source(source, confirm=self._confirm) if isinstance(source, str) else source
+        )
+        self.analysis: Analysis | None = None
+        self._clients: alt.TopLevelMixin | None = None
+        self._compare_daily: pl.DataFrame | None = None
+        names = self.source.project_names()
+        last = last_day(self.source)
+        self.package = w.Combobox(
+            value=package or (names[0] if names else ""),
+            options=names[:5000],
+            placeholder="package name",
+            description="Package",
+            ensure_option=False,
+            continuous_update=False,
+        )
+        self.compare = w.Combobox(
+            value=compare or "",
+            options=names[:5000],
+            placeholder="(none)",
+            description="Compare with",
+            ensure_option=False,
+            continuous_update=False,
+        )
+        self.start = w.DatePicker(value=last - dt.timedelta(days=days - 1), description="From")
+        self.end = w.DatePicker(value=last, description="To")
+        self.status = w.HTML()
+        self.progress = w.IntProgress(
+            min=0, max=4, layout=w.Layout(width="240px", visibility="hidden")
+        )
+        self.run = w.Button(
+            description="Run the query", button_style="warning", layout=w.Layout(display="none")
+        )
+        self.findings = w.HTML()
+        self.filters: dict[str, w.Dropdown] = {
+            dim: w.Dropdown(options=options([]), description=label, layout=w.Layout(width="220px"))
+            for dim, label in DIMENSIONS.items()
+        }
+        self.ci = w.Dropdown(
+            options=[("(all)", None), ("reported CI", True), ("not reported", False)],
+            description="CI flag",
+            layout=w.Layout(width="220px"),
+        )
+        self.span = w.SelectionRangeSlider(
+            options=[last],
+            description="Days",
+            continuous_update=False,
+            layout=w.Layout(width="520px"),
+        )
+        self.clear = w.Button(description="Clear filters", icon="times")
+        self.filter_bar = w.HTML()
+        self.charts: dict[str, alt.JupyterChart] = {}
+        self.tabs = w.Tab()
+        self._building = False
+
+        for widget in (self.package, self.start, self.end):
+            widget.observe(self._on_query_change, names="value")
+        self.compare.observe(self._on_compare_change, names="value")
+        for widget in (*self.filters.values(), self.ci, self.span):
+            widget.observe(self._on_filter_change, names="value")
+        self.clear.on_click(lambda _b: self.clear_filters())
+        self.run.on_click(lambda _b: self._approve_and_load())
+
+        controls = w.HBox([self.package, self.start, self.end, self.compare])
+        drill = w.VBox(
+            [
+                w.HBox(list(self.filters.values())[:3]),
+                w.HBox([*list(self.filters.values())[3:], self.ci]),
+                w.HBox([self.span, self.clear]),
+                self.filter_bar,
+            ]
+        )
+        header = w.HTML(f"<div style='color:#5F6368'>Source: {esc(self.source.describe())}</div>")
+        self.container = w.VBox(
+            [
+                header,
+                controls,
+                w.HBox([self.progress, self.run]),
+                self.status,
+                self.findings,
+                drill,
+                self.tabs,
+            ]
+        )
+        self.load()
+
+    # -- loading ----------------------------------------------------------------------
+    def _confirm(self, estimate: CostEstimate) -> bool:
+        key = self._key()
+        if self._approved == key:
+            return True
+        self.status.value = message(
+            f"This BigQuery request would cost {estimate}. Click 'Run the query' to go ahead.",
+            kind="info",
+        )
+        self.run.layout.display = None
+        return False
+
+    def _approve_and_load(self) -> None:
+        self._approved = self._key()
+        self.run.layout.display = "none"
+        self.load()
+
+    def _key(self) -> str:
+        return f"{self.package.value}|{self.start.value}|{self.end.value}"
+
+    def _on_query_change(self, _change: dict[str, Any]) -> None:
+        self.load()
+
+    def _on_compare_change(self, _change: dict[str, Any]) -> None:
+        with shown_errors(self.status):
+            self._load_compare()
+            self.redraw()
+
+    def _step(self, value: int, text: str) -> None:
+        self.progress.value = value
+        self.status.value = message(text, kind="info")
+
+    def load(self) -> None:
+        """Fetch (or reuse) the analysis of the package and redraw everything."""
+        self.progress.layout.visibility = "visible"
+        with shown_errors(self.status, on_error=self._clear_results):
+            if self.start.value is None or self.end.value is None:
+                raise InvalidInputError("choose both a start and an end date")
+            query = RollupQuery.of(self.package.value, self.start.value, self.end.value)
+            name = query.projects[0] if query.projects else ""
+            self._step(
+                1,
+                f"Loading {name} for {query.days}… (the first load also builds the peer baseline)",
+            )
+            analysis = analyze(
+                self.source,
+                query,
+                cache=self.cache,
+                progress=lambda text: self._step(2, text[:1].upper() + text[1:] + "…"),
+            )
+            summary = analysis.summary_of(name)
+            if summary is None or summary.downloads == 0:
+                close = data.suggestions(self.source, name)
+                hint = f" Did you mean {', '.join(close)}?" if close else ""
+                raise InvalidInputError(f"No downloads of {name} in {query.days}.{hint}")
+            self.analysis = analysis
+            self._step(3, "Drawing…")
+            self._load_compare()
+            self._clients = self._client_chart(analysis, name)
+            self._reset_filters(name)
+            self.findings.value = findings_html(summary, analysis.findings_of(name))
+            self.redraw()
+            self.status.value = message(
+                f"{summary.downloads:,} downloads of {name} in {query.days} (a lower bound). "
+                f"{analysis.provenance.summary()}",
+                kind="ok",
+            )
+        self.progress.layout.visibility = "hidden"
+
+    def _clear_results(self) -> None:
+        self.analysis = None
+        self.findings.value = ""
+        self.tabs.children = ()
+        self.charts = {}
+
+    def _load_compare(self) -> None:
+        self._compare_daily = None
+        other = (self.compare.value or "").strip()
+        if not other or self.analysis is None:
+            return
+        query = RollupQuery.of(other, self.analysis.query.days.start, self.analysis.query.days.end)
+        rollup = data.load(self.source, query, cache=self.cache)
+        if rollup.missing:
+            raise InvalidInputError(f"No downloads of {rollup.missing[0]} to compare with")
+        self._compare_daily = b.daily(
+            b.Filters(without_mirrors=True).apply(rollup.downloads), query.days
+        )
+
+    # -- drill-down -------------------------------------------------------------------
+    @property
+    def project(self) -> str:
+        assert self.analysis is not None and self.analysis.query.projects
+        return self.analysis.query.projects[0]
+
+    def _reset_filters(self, name: str) -> None:
+        assert self.analysis is not None
+        mine = self.analysis.context.downloads.filter(pl.col("project") == name)
+        self._building = True
+        try:
+            for dim, dropdown in self.filters.items():
+                ranked = (
+                    mine.group_by(dim)
+                    .agg(pl.col("downloads").sum())
+                    .sort("downloads", descending=True)
+                    .head(MAX_OPTIONS)
+                    .collect()[dim]
+                    .to_list()
+                )
+                dropdown.options = options(ranked)
+                dropdown.value = None
+            self.ci.value = None
+            days = self.analysis.query.days
+            span = [days.start + dt.timedelta(days=i) for i in range(days.days)]
+            self.span.options = [(f"{d:%b %d}", d) for d in span]
+            self.span.index = (0, len(span) - 1)
+        finally:
+            self._building = False
+
+    def current_filters(self) -> b.Filters:
+        chosen = {dim: (d.value,) for dim, d in self.filters.items() if d.value is not None}
+        start, end = (
+            self.span.value if self.span.value and len(self.span.value) == 2 else (None, None)
+        )
+        days = self.analysis.query.days if self.analysis else None
+        return b.Filters(
+            **chosen,  # type: ignore[arg-type]
+            ci=self.ci.value,
+            start=start if days and start != days.start else None,
+            end=end if days and end != days.end else None,
+        )
+
+    def clear_filters(self) -> None:
+        self._building = True
+        try:
+            for dropdown in self.filters.values():
+                dropdown.value = None
+            self.ci.value = None
+            if self.span.options:
+                self.span.index = (0, len(self.span.options) - 1)
+        finally:
+            self._building = False
+        self.redraw()
+
+    def _on_filter_change(self, _change: dict[str, Any]) -> None:
+        if not self._building:
+            with shown_errors(self.status):
+                self.redraw()
+
+    # -- drawing ------------------------------------------------------------------------
+    def build_charts(self) -> dict[str, alt.TopLevelMixin]:
+        """Every chart of the dashboard for the current package and filters (pure)."""
+        assert self.analysis is not None
+        ctx, name = self.analysis.context, self.project
+        filters = self.current_filters()
+        mine = filters.apply(ctx.downloads.filter(pl.col("project") == name))
+        clean = b.Filters(without_mirrors=True).apply(mine)
+        days = ctx.days
+        releases = ctx.releases.filter(pl.col("project") == name)
+        daily = b.daily(clean, days)
+        if self._compare_daily is not None:
+            daily = pl.concat([daily, self._compare_daily.select(daily.columns)])
+        title = (
+            f"Downloads per day — {filters.describe()}"
+            if filters != b.NO_FILTER
+            else "Downloads per day"
+        )
+        out: dict[str, alt.TopLevelMixin] = {
+            "Volume": charts.volume_timeline(
+                daily, findings=self.analysis.findings_of(name), releases=releases, title=title
+            ),
+        }
+        if self._clients is not None:
+            out["Clients"] = self._clients
+
+        def per(frame: pl.LazyFrame, by: str) -> pl.DataFrame:
+            return b.daily(frame, days, by=by).drop("project", "weekday", "weekend")
+
+        collected = mine.collect()
+        latest = releases.sort("upload_time")["version"].to_list()[-1:] if releases.height else []
+        out["Installers"] = alt.vconcat(
+            charts.stacked_share(per(mine, "installer"), "installer", title="Installers"),
+            charts.share_bar(
+                collected.select("installer", "downloads"), "installer", title="Installer share"
+            ),
+        )
+        out["Versions"] = charts.stacked_share(
+            per(clean, "version"),
+            "version",
+            title="Versions",
+            top=7,
+            normalize=True,
+            highlight=latest[0] if latest else None,
+        )
+        country = clean.group_by("country").agg(pl.col("downloads").sum()).collect()
+        out["Geography"] = alt.hconcat(charts.world_map(country), charts.country_bar(country))
+        out["Python & OS"] = alt.hconcat(
+            charts.share_bar(collected.select("python", "downloads"), "python", title="Python"),
+            charts.share_bar(
+                collected.select("system", "downloads"), "system", title="Operating system"
+            ),
+        )
+        out["CI & people"] = charts.stacked_share(
+            per(mine.with_columns(b.client_kind()), "client"), "client", title="Who downloads"
+        )
+        return out
+
+    @staticmethod
+    def _client_chart(analysis: Analysis, name: str) -> alt.TopLevelMixin | None:
+        """The busiest client's share per day against its peer limit (independent of the
+        drill-down: built once per load)."""
+        ctx = analysis.context
+        clients = top_client_days(ctx).filter(pl.col("project") == name)
+        limits = band_limits(top_client_days(ctx.reference()))
+        if not clients.height or not limits.height:
+            return None
+        clients = clients.join(limits.select("band", "median"), on="band", how="left").with_columns(
+            limit=pl.max_horizontal(4 * pl.col("median"), pl.col("median") + 0.1)
+        )
+        return charts.client_share_timeline(clients)
+
+    def redraw(self) -> None:
+        if self.analysis is None:
+            return
+        built = self.build_charts()
+        filters = self.current_filters()
+        self.filter_bar.value = (
+            ""
+            if filters == b.NO_FILTER
+            else "<div class='wb-filters' "
+            "style='background:#E8F0FE;padding:.3em .6em;border-radius:.3em'>"
+            f"Drill-down: <b>{esc(filters.describe())}</b> — charts show only these downloads "
+            f"(findings describe the whole package). Use 'Clear filters' to remove.</div>"
+        )
+        if set(built) == set(self.charts):
+            for tab, chart in built.items():
+                self.charts[tab].chart = chart  # type: ignore[assignment]
+            return
+        self.charts = {tab: alt.JupyterChart(chart) for tab, chart in built.items()}  # type: ignore[arg-type]
+        self.tabs.children = [w.Box([chart]) for chart in self.charts.values()]
+        for i, tab in enumerate(self.charts):
+            self.tabs.set_title(i, tab)

@@ -1,0 +1,211 @@
+"""The "Campaign research" app: scan a source, rank packages, open one, compare several,
+and measure the detectors against ground truth when the source has it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import altair as alt
+import ipywidgets as w
+import polars as pl
+
+from workbench import breakdowns as b
+from workbench import charts
+from workbench.analysis import Analysis, analyze
+from workbench.cache import Cache
+from workbench.evaluation import evaluate_against
+from workbench.query import DayRange, RollupQuery
+from workbench.sources import open_source
+from workbench.sources.base import Source
+from workbench.sources.demo import DemoSource
+from workbench.views.common import badge, esc, last_day, message, shown_errors
+from workbench.views.investigate import InvestigateApp
+
+SORTS = {"suspicion": ("score", True), "downloads": ("downloads", True), "name": ("project", False)}
+ROWS = 40
+
+
+def table_html(table: pl.DataFrame) -> str:
+    head = "<tr><th>#</th><th>package</th><th>suspicion</th><th>downloads</th><th>signals</th></tr>"
+    rows = "".join(
+        f"<tr><td>{r['rank']}</td><td><b>{esc(r['project'])}</b></td>"
+        f"<td>{badge(r['level'])} {r['score']:.2f}</td>"
+        f"<td style='text-align:right'>{r['downloads']:,}</td>"
+        f"<td style='color:#5F6368'>{esc(r['signals'] or '—')}</td></tr>"
+        for r in table.iter_rows(named=True)
+    )
+    style = "border-collapse:collapse;width:100%"
+    return f"<table class='wb-ranking' style='{style}'>{head}{rows}</table>"
+
+
+class ResearchApp:
+    def __init__(
+        self, source: str | Source = "demo", days: int = 90, cache: Cache | None = None
+    ) -> None:
+        charts.enable_offline()
+        self.cache = cache or Cache()
+        self.source = open_source(source) if isinstance(source, str) else source
+        self.analysis: Analysis | None = None
+        last = last_day(self.source)
+        self.start = w.DatePicker(value=last - dt.timedelta(days=days - 1), description="From")
+        self.end = w.DatePicker(value=last, description="To")
+        self.scan_button = w.Button(
+            description="Scan every package", button_style="primary", icon="search"
+        )
+        self.sort = w.Dropdown(options=list(SORTS), value="suspicion", description="Sort by")
+        self.only = w.Dropdown(
+            options=[("flagged only", True), ("all", False)], value=False, description="Show"
+        )
+        self.status = w.HTML()
+        self.table = w.HTML()
+        self.pick = w.Select(options=[], description="Open", rows=8, layout=w.Layout(width="420px"))
+        self.compare = w.SelectMultiple(
+            options=[], description="Compare", rows=8, layout=w.Layout(width="420px")
+        )
+        self.comparison = w.VBox()
+        self.evaluation = w.HTML()
+        self.detail = w.VBox()
+        self._investigate: InvestigateApp | None = None
+        self.scan_button.on_click(lambda _b: self.scan())
+        for widget in (self.sort, self.only):
+            widget.observe(self._on_view_change, names="value")
+        self.pick.observe(self._on_pick, names="value")
+        self.compare.observe(self._on_compare, names="value")
+        header = w.HTML(f"<div style='color:#5F6368'>Source: {esc(self.source.describe())}</div>")
+        self.container = w.VBox(
+            [
+                header,
+                w.HBox([self.start, self.end, self.scan_button]),
+                self.status,
+                w.HBox([self.sort, self.only]),
+                self.table,
+                w.HBox([self.pick, self.compare]),
+                self.comparison,
+                self.evaluation,
+                self.detail,
+            ]
+        )
+
+    def scan(self) -> None:
+        self.status.value = message(
+            "Scanning every package… (the first scan computes the rollups)", kind="info"
+        )
+        with shown_errors(self.status):
+            query = RollupQuery(None, DayRange.checked(self.start.value, self.end.value))
+            self.analysis = analyze(self.source, query, cache=self.cache)
+            flagged = sum(s.flagged for s in self.analysis.summaries)
+            self.status.value = message(
+                f"{len(self.analysis.summaries)} packages scanned in "
+                f"{self.analysis.seconds:.1f} s; "
+                f"{flagged} flagged (suspicion medium or high).",
+                kind="ok",
+            )
+            names = [s.project for s in self.analysis.summaries]
+            self.pick.options = names
+            self.compare.options = names
+            self.render_table()
+            self.render_evaluation()
+
+    def ranked(self) -> pl.DataFrame:
+        assert self.analysis is not None
+        table = self.analysis.table()
+        if self.only.value:
+            table = table.filter(pl.col("score") >= 0.4)
+        column, descending = SORTS[self.sort.value]
+        return table.sort(column, descending=descending).head(ROWS)
+
+    def render_table(self) -> None:
+        if self.analysis is not None:
+            self.table.value = table_html(self.ranked())
+
+    def _on_view_change(self, _change: dict[str, Any]) -> None:
+        with shown_errors(self.status):
+            self.render_table()
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        if not change["new"] or self.analysis is None:
+            return
+        with shown_errors(self.status):
+            days = self.analysis.query.days
+            if self._investigate is None:
+                self._investigate = InvestigateApp(
+                    self.source, package=change["new"], days=days.days, cache=self.cache
+                )
+                self.detail.children = [
+                    w.HTML("<h3>Investigation</h3>"),
+                    self._investigate.container,
+                ]
+            else:
+                self._investigate.package.value = change["new"]
+
+    def _on_compare(self, change: dict[str, Any]) -> None:
+        with shown_errors(self.status):
+            self.comparison.children = self.compare_widgets(list(change["new"]))
+
+    def comparison_table(self, projects: list[str]) -> pl.DataFrame:
+        assert self.analysis is not None
+        ctx = self.analysis.context
+        kinds = b.client_kinds(ctx.downloads.filter(pl.col("project").is_in(projects)))
+        desktop = kinds.filter(pl.col("client") == "desktop (macOS, Windows)").select(
+            "project", desktop="share"
+        )
+        countries = b.shares(ctx.clean.filter(pl.col("project").is_in(projects)), "country")
+        top = countries.filter(pl.col("rank") == 1).select(
+            "project", top_country="country", top_country_share="share"
+        )
+        scores = (
+            self.analysis.table()
+            .filter(pl.col("project").is_in(projects))
+            .select("project", "score", "level", "downloads", "signals")
+        )
+        return (
+            scores.join(desktop, on="project", how="left")
+            .join(top, on="project", how="left")
+            .sort("score", descending=True)
+        )
+
+    def compare_widgets(self, projects: list[str]) -> list[w.Widget]:
+        if self.analysis is None or len(projects) < 2:
+            return []
+        ctx = self.analysis.context
+        daily = b.daily(ctx.clean.filter(pl.col("project").is_in(projects)), ctx.days)
+        chart = charts.volume_timeline(daily, title="Side by side: downloads per day")
+        table = self.comparison_table(projects)
+        rows = "".join(
+            f"<tr><td><b>{esc(r['project'])}</b></td><td>{badge(r['level'])} {r['score']:.2f}</td>"
+            f"<td>{r['downloads']:,}</td><td>{(r['desktop'] or 0):.0%}</td>"
+            f"<td>{esc(r['top_country'])} {(r['top_country_share'] or 0):.0%}</td>"
+            f"<td>{esc(r['signals'])}</td></tr>"
+            for r in table.iter_rows(named=True)
+        )
+        html = (
+            "<table class='wb-compare'><tr><th>package</th><th>suspicion</th><th>downloads</th>"
+            f"<th>desktop</th><th>top country</th><th>signals</th></tr>{rows}</table>"
+        )
+        return [alt.JupyterChart(chart), w.HTML(html)]
+
+    def render_evaluation(self) -> None:
+        if self.analysis is None or not isinstance(self.source, DemoSource):
+            self.evaluation.value = ""
+            return
+        ev = evaluate_against(self.analysis, self.source.ground_truth())
+        scen = "".join(
+            f"<tr><td>{esc(r['scenario'])}</td><td>{r['detected']}/{r['labelled']}</td>"
+            f"<td>{r['recall']:.0%}</td></tr>"
+            for r in ev.scenarios.iter_rows(named=True)
+        )
+        sig = "".join(
+            f"<tr><td>{esc(r['signal'])}</td><td>{r['correct']}/{r['fired']}</td>"
+            f"<td>{r['precision']:.0%}</td></tr>"
+            for r in ev.signals.iter_rows(named=True)
+        )
+        self.evaluation.value = (
+            "<h3>Against the ground truth</h3><div style='display:flex;gap:3em'>"
+            "<table class='wb-eval'><tr><th>scenario</th><th>found</th><th>recall</th></tr>"
+            f"{scen}</table>"
+            f"<table><tr><th>signal</th><th>correct</th><th>precision</th></tr>{sig}</table></div>"
+            f"<p>Organic packages flagged: {ev.organic_flagged} of {ev.organic}. Flag precision "
+            f"{ev.flag_precision:.0%}. The demo's scenarios are cleaner than real campaigns: see "
+            "benchmarks/bench_realdata.py for real packages.</p>"
+        )
