@@ -60,7 +60,11 @@ def test_drill_down_filters_every_dimension_without_refetching() -> None:
     span = b.Filters(start=START + dt.timedelta(days=3), end=START + dt.timedelta(days=4))
     assert b.daily(downloads, DAYS, filters=span)["downloads"].sum() > 0
     assert only_uv_cn.describe() == "installer = uv, country = CN"
-    assert b.Filters(ci=False, without_mirrors=True).describe() == "ci = False, without mirrors"
+    assert (
+        b.Filters(ci=False, without_mirrors=True).describe()
+        == "not reported as CI, without mirrors"
+    )
+    assert b.Filters(ci=True, start=START).describe() == "reported as CI, from 2026-06-01"
 
 
 def test_client_kinds_separate_mirrors_ci_and_desktops() -> None:

@@ -64,17 +64,18 @@ class Filters:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def describe(self) -> str:
+        """The drill-down in words, e.g. ``installer = uv, not reported as CI``."""
         parts = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None or value is False:
-                continue
-            if value is True:
-                parts.append(f.name.replace("_", " "))
+            if f.name == "ci" and value is not None:
+                parts.append("reported as CI" if value else "not reported as CI")
+            elif f.name == "without_mirrors" and value:
+                parts.append("without mirrors")
             elif isinstance(value, tuple):
                 parts.append(f"{f.name.replace('_', ' ')} = {' or '.join(map(str, value))}")
-            else:
-                parts.append(f"{f.name} = {value}")
+            elif isinstance(value, dt.date):
+                parts.append(f"{'from' if f.name == 'start' else 'to'} {value}")
         return ", ".join(parts) or "no filter"
 
 
