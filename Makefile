@@ -6,8 +6,9 @@ VENV := .venv
 BQ_VENV := .venv-bqemu
 BIN := $(VENV)/bin
 PORT ?= 8866
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: app test lint unit bench setup clean
+.PHONY: app test lint unit bench setup clean browser
 
 setup: $(VENV)/.installed
 
@@ -23,6 +24,13 @@ $(BQ_VENV)/.installed: scripts/setup_bqemulator.sh
 	PYTHON=$(PYTHON) bash scripts/setup_bqemulator.sh $(BQ_VENV)
 	touch $@
 
+# Debian's Chromium drives the Voilà apps in the browser tests (Playwright's own browser
+# download does not work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
 app: setup
 	$(BIN)/workbench serve --port $(PORT)
 
@@ -31,7 +39,7 @@ lint: setup
 	$(BIN)/ruff format --check workbench tests benchmarks
 	$(BIN)/mypy --strict workbench
 
-unit: setup $(BQ_VENV)/.installed
+unit: setup $(BQ_VENV)/.installed browser
 	WORKBENCH_BQEMULATOR=$(CURDIR)/$(BQ_VENV)/bin/bqemulator $(BIN)/python -m pytest
 
 test: lint unit

@@ -28,14 +28,30 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("WORKBENCH_BIGQUERY_ENDPOINT", raising=False)
+    for name in ("SEED", "PACKAGES", "DAYS"):
+        monkeypatch.delenv(f"WORKBENCH_DEMO_{name}", raising=False)
 
 
 @pytest.fixture(scope="session")
 def small_demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo dataset (all scenarios present), generated once per session."""
-    path = tmp_path_factory.mktemp("demo") / f"demo-v1-seed{SMALL.seed}"
+    path = DemoSource(SMALL, data_dir=tmp_path_factory.mktemp("demo")).path
     generate(path, SMALL)
     return path
+
+
+@pytest.fixture
+def small_env(small_demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment under which ``demo`` / ``demo:7`` mean the small session demo."""
+    env = {
+        "WORKBENCH_DATA_DIR": str(small_demo_dir.parent),
+        "WORKBENCH_DEMO_SEED": str(SMALL.seed),
+        "WORKBENCH_DEMO_PACKAGES": str(SMALL.packages),
+        "WORKBENCH_DEMO_DAYS": str(SMALL.days),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ def runner() -> CliRunner:
 
 
 @pytest.fixture
-def demo_args(small_demo_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(small_demo_dir.parent))
+def demo_args(small_env: dict[str, str]) -> list[str]:
     return ["--source", f"demo:{SMALL.seed}"]
 
 

@@ -14,10 +14,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_on_the_demo_data(
-    path: Path, small_demo_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(small_demo_dir.parent))
+def test_notebook_runs_on_the_demo_data(path: Path, small_env: dict[str, str]) -> None:
     nb = nbformat.read(path, as_version=4)
     params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1, "one parameters cell"

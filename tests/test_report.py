@@ -68,7 +68,12 @@ def test_report_command_writes_the_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, name, _ = case
-    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(small_demo_dir.parent))
+    for key, value in {
+        "WORKBENCH_DATA_DIR": str(small_demo_dir.parent),
+        "WORKBENCH_DEMO_PACKAGES": str(SMALL.packages),
+        "WORKBENCH_DEMO_DAYS": str(SMALL.days),
+    }.items():
+        monkeypatch.setenv(key, value)
     out = tmp_path / "case.html"
     result = CliRunner().invoke(
         main,

@@ -55,6 +55,30 @@ class DemoConfig:
     def start(self) -> dt.date:
         return self.end - dt.timedelta(days=self.days - 1)
 
+    @property
+    def slug(self) -> str:
+        """A directory name unique to this configuration."""
+        size = (
+            ""
+            if (self.packages, self.days) == (DEFAULT_PACKAGES, DEFAULT_DAYS)
+            else (f"-p{self.packages}-d{self.days}")
+        )
+        return f"demo-v{GENERATOR_VERSION}-seed{self.seed}{size}"
+
+    @classmethod
+    def from_env(cls, seed: int | None = None) -> DemoConfig:
+        """The default demo, resized by ``WORKBENCH_DEMO_SEED`` / ``_PACKAGES`` / ``_DAYS``."""
+
+        def env(name: str, default: int) -> int:
+            value = os.environ.get(f"WORKBENCH_DEMO_{name}", "").strip()
+            return int(value) if value.isdigit() else default
+
+        return cls(
+            seed=seed if seed is not None else env("SEED", DEFAULT_SEED),
+            packages=env("PACKAGES", DEFAULT_PACKAGES),
+            days=env("DAYS", DEFAULT_DAYS),
+        )
+
 
 @dataclass(frozen=True)
 class GenerationReport:
@@ -143,6 +167,7 @@ def generate(
             "generator_version": GENERATOR_VERSION,
             "seed": config.seed,
             "start": str(config.start),
+            "config_packages": config.packages,
             "end": str(config.end),
             "rows": rows,
             "packages": len(catalog.packages),
@@ -168,5 +193,6 @@ def is_complete(path: str | Path, config: DemoConfig) -> bool:
         manifest.get("generator_version") == GENERATOR_VERSION
         and manifest.get("seed") == config.seed
         and manifest.get("end") == str(config.end)
-        and manifest.get("packages") is not None
+        and manifest.get("start") == str(config.start)
+        and manifest.get("config_packages") == config.packages
     )

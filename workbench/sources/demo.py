@@ -33,8 +33,8 @@ class DemoSource:
         data_dir: str | Path | None = None,
         progress: Progress | None = None,
     ) -> None:
-        self.config = demo or DemoConfig()
-        self.path = config.data_dir(data_dir) / f"demo-v{GENERATOR_VERSION}-seed{self.config.seed}"
+        self.config = demo or DemoConfig.from_env()
+        self.path = config.data_dir(data_dir) / self.config.slug
         self._progress = progress
 
     def ensure(self) -> Path:

@@ -28,8 +28,7 @@ def open_source(
     if kind == "demo":
         if arg and not arg.isdigit():
             raise InvalidInputError(f"the demo seed must be a number, not {arg[:20]!r}")
-        seed = int(arg) if arg else DemoConfig().seed
-        return DemoSource(DemoConfig(seed=seed), data_dir=data_dir)
+        return DemoSource(DemoConfig.from_env(int(arg) if arg else None), data_dir=data_dir)
     if kind == "bigquery":
         return BigQuerySource(
             billing_project=arg or None, max_bytes_billed=max_bytes_billed, confirm=confirm

@@ -49,6 +49,15 @@ def last_day(source: Source) -> dt.date:
     return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
+def default_range(source: Source, days: int) -> tuple[dt.date, dt.date]:
+    """The last ``days`` days of the source (never before the demo data begins)."""
+    last = last_day(source)
+    first = last - dt.timedelta(days=days - 1)
+    if isinstance(source, DemoSource):
+        first = max(first, source.config.start)
+    return first, last
+
+
 def findings_html(summary: Summary | None, findings: list[Finding]) -> str:
     """The findings panel: the summary first, then each fired finding in plain words."""
     if summary is None:

@@ -24,7 +24,14 @@ from workbench.query import RollupQuery
 from workbench.signals.fingerprint import band_limits, top_client_days
 from workbench.sources import open_source
 from workbench.sources.base import CostEstimate, Source
-from workbench.views.common import esc, findings_html, last_day, message, options, shown_errors
+from workbench.views.common import (
+    default_range,
+    esc,
+    findings_html,
+    message,
+    options,
+    shown_errors,
+)
 
 DIMENSIONS = {
     "version": "Version",
@@ -35,6 +42,8 @@ DIMENSIONS = {
 }
 TABS = ("Volume", "Clients", "Installers", "Versions", "Geography", "Python & OS", "CI & people")
 MAX_OPTIONS = 40
+#: SVG output: crisp, accessible (text in the DOM), and printable from the browser.
+EMBED = {"renderer": "svg", "actions": False}
 
 
 class InvestigateApp:
@@ -58,7 +67,7 @@ class InvestigateApp:
         self._clients: alt.TopLevelMixin | None = None
         self._compare_daily: pl.DataFrame | None = None
         names = self.source.project_names()
-        last = last_day(self.source)
+        first, last = default_range(self.source, days)
         self.package = w.Combobox(
             value=package or (names[0] if names else ""),
             options=names[:5000],
@@ -72,10 +81,11 @@ class InvestigateApp:
             options=names[:5000],
             placeholder="(none)",
             description="Compare with",
+            style={"description_width": "initial"},
             ensure_option=False,
             continuous_update=False,
         )
-        self.start = w.DatePicker(value=last - dt.timedelta(days=days - 1), description="From")
+        self.start = w.DatePicker(value=first, description="From")
         self.end = w.DatePicker(value=last, description="To")
         self.status = w.HTML()
         self.progress = w.IntProgress(
@@ -374,7 +384,10 @@ class InvestigateApp:
             for tab, chart in built.items():
                 self.charts[tab].chart = chart  # type: ignore[assignment]
             return
-        self.charts = {tab: alt.JupyterChart(chart) for tab, chart in built.items()}  # type: ignore[arg-type]
+        self.charts = {
+            tab: alt.JupyterChart(chart, embed_options=EMBED)  # type: ignore[arg-type]
+            for tab, chart in built.items()
+        }
         self.tabs.children = [w.Box([chart]) for chart in self.charts.values()]
         for i, tab in enumerate(self.charts):
             self.tabs.set_title(i, tab)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 from typing import Any
 
 import ipywidgets as w
@@ -14,7 +13,7 @@ from workbench.query import RollupQuery
 from workbench.report import build
 from workbench.sources import open_source
 from workbench.sources.base import Source
-from workbench.views.common import esc, last_day, message, shown_errors
+from workbench.views.common import default_range, esc, message, shown_errors
 
 
 class ReportApp:
@@ -28,7 +27,7 @@ class ReportApp:
         self.cache = cache or Cache()
         self.source = open_source(source) if isinstance(source, str) else source
         names = self.source.project_names()
-        last = last_day(self.source)
+        first, last = default_range(self.source, days)
         self.package = w.Combobox(
             value=package or (names[0] if names else ""),
             options=names[:5000],
@@ -36,7 +35,7 @@ class ReportApp:
             ensure_option=False,
             continuous_update=False,
         )
-        self.start = w.DatePicker(value=last - dt.timedelta(days=days - 1), description="From")
+        self.start = w.DatePicker(value=first, description="From")
         self.end = w.DatePicker(value=last, description="To")
         self.status = w.HTML()
         self.download = w.HTML()

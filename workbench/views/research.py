@@ -3,7 +3,6 @@ and measure the detectors against ground truth when the source has it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import altair as alt
@@ -19,8 +18,8 @@ from workbench.query import DayRange, RollupQuery
 from workbench.sources import open_source
 from workbench.sources.base import Source
 from workbench.sources.demo import DemoSource
-from workbench.views.common import badge, esc, last_day, message, shown_errors
-from workbench.views.investigate import InvestigateApp
+from workbench.views.common import badge, default_range, esc, message, shown_errors
+from workbench.views.investigate import EMBED, InvestigateApp
 
 SORTS = {"suspicion": ("score", True), "downloads": ("downloads", True), "name": ("project", False)}
 ROWS = 40
@@ -47,8 +46,8 @@ class ResearchApp:
         self.cache = cache or Cache()
         self.source = open_source(source) if isinstance(source, str) else source
         self.analysis: Analysis | None = None
-        last = last_day(self.source)
-        self.start = w.DatePicker(value=last - dt.timedelta(days=days - 1), description="From")
+        first, last = default_range(self.source, days)
+        self.start = w.DatePicker(value=first, description="From")
         self.end = w.DatePicker(value=last, description="To")
         self.scan_button = w.Button(
             description="Scan every package", button_style="primary", icon="search"
@@ -183,7 +182,7 @@ class ResearchApp:
             "<table class='wb-compare'><tr><th>package</th><th>suspicion</th><th>downloads</th>"
             f"<th>desktop</th><th>top country</th><th>signals</th></tr>{rows}</table>"
         )
-        return [alt.JupyterChart(chart), w.HTML(html)]
+        return [alt.JupyterChart(chart, embed_options=EMBED), w.HTML(html)]
 
     def render_evaluation(self) -> None:
         if self.analysis is None or not isinstance(self.source, DemoSource):
