@@ -32,7 +32,7 @@ browser:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 app: setup
-	$(BIN)/workbench serve --port $(PORT)
+	$(BIN)/workbench serve 01_investigate.ipynb --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check workbench tests benchmarks

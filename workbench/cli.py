@@ -411,16 +411,17 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 @main.command()
-@click.argument("notebook", default="01_investigate.ipynb")
+@click.argument("notebook", required=False)
 @click.option("--port", type=click.IntRange(1024, 65535), default=8866, show_default=True)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
-def serve(notebook: str, port: int, no_browser: bool) -> None:
-    """Serve an app with Voilà on 127.0.0.1 (the demo data is generated first if needed)."""
+def serve(notebook: str | None, port: int, no_browser: bool) -> None:
+    """Serve the apps with Voilà on 127.0.0.1 (all of them, or NOTEBOOK); the demo data is
+    generated first if needed."""
     import subprocess
 
     with _errors():
-        path = NOTEBOOKS / notebook
-        if not path.is_file():
+        target = NOTEBOOKS if notebook is None else NOTEBOOKS / notebook
+        if not target.exists() or (notebook is not None and target.suffix != ".ipynb"):
             available = ", ".join(sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
             raise InvalidInputError(f"no app {notebook!r}; available: {available or 'none'}")
         bar = Spinner(True, "preparing the demo data")
@@ -430,14 +431,14 @@ def serve(notebook: str, port: int, no_browser: bool) -> None:
             sys.executable,
             "-m",
             "voila",
-            str(path),
+            str(target),
             f"--port={port}",
             "--Voila.ip=127.0.0.1",
             "--strip_sources=True",
         ]
         if no_browser:
             args.append("--no-browser")
-        click.echo(f"serving {path.name} on http://127.0.0.1:{port}/ (Ctrl+C to stop)", err=True)
+        click.echo(f"serving {target.name} on http://127.0.0.1:{port}/ (Ctrl+C to stop)", err=True)
         sys.exit(subprocess.call(args))
 
 

@@ -50,7 +50,10 @@ class ResearchApp:
         self.start = w.DatePicker(value=first, description="From")
         self.end = w.DatePicker(value=last, description="To")
         self.scan_button = w.Button(
-            description="Scan every package", button_style="primary", icon="search"
+            description="Scan every package",
+            button_style="primary",
+            icon="search",
+            layout=w.Layout(width="auto"),
         )
         self.sort = w.Dropdown(options=list(SORTS), value="suspicion", description="Sort by")
         self.only = w.Dropdown(
