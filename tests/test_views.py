@@ -91,6 +91,19 @@ def test_compare_overlays_a_second_package(demo: DemoSource, cache: Cache) -> No
     app = InvestigateApp(demo, package=names[0], days=70, cache=cache, compare=names[1])
     projects = {r["project"] for r in _data(app.charts["Volume"].chart) if "project" in r}
     assert projects == {names[0], names[1]}
+    titles = str(app.charts["Installers"].chart.to_dict())
+    assert f"Installer share: {names[1]}" in titles
+
+
+def test_source_box_switches_source_and_keeps_the_old_one_on_error(
+    demo: DemoSource, cache: Cache, small_demo_dir: Path
+) -> None:
+    app = InvestigateApp(demo, package=demo.project_names()[0], days=70, cache=cache)
+    app.source_box.value = "/no/such/export.parquet"
+    assert "wb-error" in app.status.value and "no such file" in app.status.value
+    assert app.source is demo
+    app.source_box.value = str(small_demo_dir)  # the same rows, read as a Parquet dataset
+    assert "Parquet files" in app.header.value and "wb-ok" in app.status.value
 
 
 @pytest.mark.parametrize(

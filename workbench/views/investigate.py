@@ -66,6 +66,7 @@ class InvestigateApp:
         self.analysis: Analysis | None = None
         self._clients: alt.TopLevelMixin | None = None
         self._compare_daily: pl.DataFrame | None = None
+        self._compare_rows: pl.LazyFrame | None = None
         names = self.source.project_names()
         first, last = default_range(self.source, days)
         self.package = w.Combobox(
@@ -133,10 +134,18 @@ class InvestigateApp:
                 self.filter_bar,
             ]
         )
-        header = w.HTML(f"<div style='color:#5F6368'>Source: {esc(self.source.describe())}</div>")
+        self.source_box = w.Text(
+            value=source if isinstance(source, str) else "",
+            placeholder="demo | /path/to/export/*.parquet | bigquery[:billing-project]",
+            description="Source",
+            continuous_update=False,
+            layout=w.Layout(width="520px"),
+        )
+        self.source_box.observe(self._on_source_change, names="value")
+        self.header = w.HTML(self._source_label())
         self.container = w.VBox(
             [
-                header,
+                w.HBox([self.source_box, self.header]),
                 controls,
                 w.HBox([self.progress, self.run]),
                 self.status,
@@ -148,6 +157,20 @@ class InvestigateApp:
         self.load()
 
     # -- loading ----------------------------------------------------------------------
+    def _source_label(self) -> str:
+        return f"<div style='color:#5F6368;padding:.3em'>{esc(self.source.describe())}</div>"
+
+    def _on_source_change(self, change: dict[str, Any]) -> None:
+        """Switch source (demo, Parquet, BigQuery); on an error the current source stays."""
+        with shown_errors(self.status):
+            source = open_source(change["new"] or "demo", confirm=self._confirm)
+            names = source.project_names()  # reads the files: a bad path fails here, clearly
+            self.source = source
+            self.header.value = self._source_label()
+            self.package.options = names[:5000]
+            self.compare.options = names[:5000]
+            self.load()
+
     def _confirm(self, estimate: CostEstimate) -> bool:
         key = self._key()
         if self._approved == key:
@@ -224,6 +247,7 @@ class InvestigateApp:
 
     def _load_compare(self) -> None:
         self._compare_daily = None
+        self._compare_rows = None
         other = (self.compare.value or "").strip()
         if not other or self.analysis is None:
             return
@@ -231,6 +255,7 @@ class InvestigateApp:
         rollup = data.load(self.source, query, cache=self.cache)
         if rollup.missing:
             raise InvalidInputError(f"No downloads of {rollup.missing[0]} to compare with")
+        self._compare_rows = rollup.downloads
         self._compare_daily = b.daily(
             b.Filters(without_mirrors=True).apply(rollup.downloads), query.days
         )
@@ -326,11 +351,26 @@ class InvestigateApp:
 
         collected = mine.collect()
         latest = releases.sort("upload_time")["version"].to_list()[-1:] if releases.height else []
+        bars = [
+            charts.share_bar(
+                collected.select("installer", "downloads"),
+                "installer",
+                title=f"Installer share: {name}",
+            )
+        ]
+        if self._compare_rows is not None:
+            other = filters.apply(self._compare_rows).collect()
+            other_name = other["project"][0] if other.height else "comparison"
+            bars.append(
+                charts.share_bar(
+                    other.select("installer", "downloads"),
+                    "installer",
+                    title=f"Installer share: {other_name}",
+                )
+            )
         out["Installers"] = alt.vconcat(
             charts.stacked_share(per(mine, "installer"), "installer", title="Installers"),
-            charts.share_bar(
-                collected.select("installer", "downloads"), "installer", title="Installer share"
-            ),
+            alt.hconcat(*bars),
         )
         out["Versions"] = charts.stacked_share(
             per(clean, "version"),
