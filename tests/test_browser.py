@@ -130,6 +130,17 @@ def _page(browser: Any, blocked: list[str]) -> Any:
     return page
 
 
+def _wait_for_app(page: Any, ready: str) -> None:
+    """Wait for ``ready``, but fail at once (with the page's text) if the app shows an error
+    or the kernel printed a traceback instead."""
+    failed = (
+        ".wb-error, [data-mime-type='application/vnd.jupyter.stderr'], .jp-OutputArea-output pre"
+    )
+    page.wait_for_selector(f"{ready}, {failed}", timeout=120_000)
+    if page.locator(ready).count() == 0:
+        raise AssertionError(f"the app did not load: {page.locator('body').inner_text()[:1500]}")
+
+
 def _shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -146,7 +157,7 @@ def test_investigate_app_draws_drills_down_and_reports_errors(
     page = _page(browser, blocked)
     started = time.monotonic()
     page.goto(f"{server}/voila/render/01_investigate.ipynb", timeout=120_000)
-    page.wait_for_selector(".wb-findings", timeout=120_000)
+    _wait_for_app(page, ".wb-findings")
     page.wait_for_selector(".vega-embed svg .mark-line", timeout=60_000)
     first_draw = time.monotonic() - started
     body = page.locator("body").inner_text()
@@ -197,12 +208,13 @@ def test_research_and_report_apps_render(server: str, browser: Any) -> None:
     blocked: list[str] = []
     page = _page(browser, blocked)
     page.goto(f"{server}/voila/render/02_research.ipynb", timeout=120_000)
+    _wait_for_app(page, "button:has-text('Scan every package')")
     page.get_by_role("button", name="Scan every package").click()
     page.wait_for_selector(".wb-ranking", timeout=120_000)
     assert page.locator(".wb-ranking tr").count() > 10
     _shot(page, "research")
     page.goto(f"{server}/voila/render/03_report.ipynb", timeout=120_000)
-    page.wait_for_selector(".wb-report svg", timeout=120_000)
+    _wait_for_app(page, ".wb-report svg")
     assert page.locator(".wb-report h2").count() >= 5
     _shot(page, "report-app")
     page.close()

@@ -35,3 +35,35 @@ def test_readme_commands_exist() -> None:
     assert "make app" in readme and "make test" in readme
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_every_import_of_the_package_is_a_declared_dependency() -> None:
+    """A module installed by hand on one machine must not hide a missing dependency."""
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions, requires
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_name(r) for r in project["dependencies"]}
+    # what the declared distributions pull in themselves is also installed with them
+    for dist in list(declared):
+        for req in requires(dist) or []:
+            if "extra ==" not in req:
+                declared.add(_name(req))
+    providers = packages_distributions()
+    missing = set()
+    for path in (ROOT / "workbench").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "workbench":
+                    continue
+                dists = {d.lower().replace("_", "-") for d in providers.get(top, [top])}
+                if not dists & declared:
+                    missing.add(f"{top} ({path.relative_to(ROOT)})")
+    assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"
