@@ -70,6 +70,28 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    """Wait until a service we started listens on ``port`` (fail with its log otherwise)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited: {log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"{what} did not start within 60 s: {log.read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def _emulator_binary() -> str | None:
     env = os.environ.get("WORKBENCH_BQEMULATOR")
     if env and Path(env).exists():
@@ -109,24 +131,10 @@ def bq_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"bqemulator exited: {log.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", rest), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("bqemulator did not start within 60 s")
+        wait_for_port(rest, proc, log, "bqemulator")
         yield f"http://127.0.0.1:{rest}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def pytest_report_header() -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from workbench.query import DayRange, RollupQuery
 from workbench.report import build
 from workbench.sources.demo import DemoSource
 
-from .conftest import ROOT, SMALL, _free_port
+from .conftest import ROOT, SMALL, _free_port, stop, wait_for_port
 
 pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
@@ -86,22 +85,10 @@ def server(small_demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"Voilà did not start: {log.read_text()[-2000:]}")
+        wait_for_port(port, proc, log, "Voilà")
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

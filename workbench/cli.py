@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import polars as pl
@@ -25,6 +25,10 @@ from workbench.query import DayRange, RollupQuery
 from workbench.sources import open_source
 from workbench.sources.base import CostEstimate, Source, human_bytes
 from workbench.sources.demo import DemoSource
+
+if TYPE_CHECKING:
+    from workbench.analysis import Analysis
+    from workbench.signals.summary import Summary
 
 SOURCE_HELP = "demo (default), demo:SEED, bigquery[:BILLING_PROJECT], or a Parquet path/glob"
 
@@ -312,43 +316,80 @@ def _names(packages: str | None, packages_file: Path | None) -> list[str] | None
     return names or None
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def package_options(command: F) -> F:
+    """The options every one-package command shares (source, range, cost, quiet)."""
+    for option in reversed(
+        [
+            click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP),
+            click.option("--start", help="First day (YYYY-MM-DD)."),
+            click.option(
+                "--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day)."
+            ),
+            click.option("--days", type=click.IntRange(14, 1098), default=90, show_default=True),
+            click.option("--yes", is_flag=True, help="Run BigQuery queries without asking."),
+            click.option(
+                "--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this."
+            ),
+            click.option("--quiet", is_flag=True),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _analyze_one(
+    package: str,
+    spec: str,
+    start: str | None,
+    end: str | None,
+    days: int,
+    yes: bool,
+    max_bytes: int | None,
+    progress: Spinner,
+) -> tuple[Analysis, str, Summary]:
+    """Analyse one package, or raise a one-line error (with suggestions) if it has no data."""
+    from workbench.analysis import analyze
+
+    source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
+    query = RollupQuery.of(package, *_range_args(source, start, end, days))
+    result = analyze(source, query, cache=Cache(), progress=progress)
+    name = query.projects[0] if query.projects else package
+    summary = result.summary_of(name)
+    if summary is None or summary.downloads == 0:
+        close = data.suggestions(source, name)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise InvalidInputError(f"no downloads found for {name!r}{hint} in {query.days}")
+    return result, name, summary
+
+
 @main.command()
 @click.argument("package")
-@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
-@click.option("--start", help="First day (YYYY-MM-DD).")
-@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
-@click.option("--days", type=click.IntRange(14, 1098), default=90, show_default=True)
+@package_options
 @click.option("--all", "show_all", is_flag=True, help="Also print findings that did not fire.")
-@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
-@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
-@click.option("--quiet", is_flag=True)
 def investigate(
     package: str,
     spec: str,
     start: str | None,
     end: str | None,
     days: int,
-    show_all: bool,
     yes: bool,
     max_bytes: int | None,
     quiet: bool,
+    show_all: bool,
 ) -> None:
     """Explain one package's downloads: the suspicion summary and every finding."""
-    from workbench.analysis import analyze
-
     progress = Spinner(not quiet, "investigating")
     with _errors(progress):
-        source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
-        query = RollupQuery.of(package, *_range_args(source, start, end, days))
-        result = analyze(source, query, cache=Cache(), progress=progress)
+        result, name, summary = _analyze_one(
+            package, spec, start, end, days, yes, max_bytes, progress
+        )
         progress.close()
-        name = query.projects[0] if query.projects else package
-        summary = result.summary_of(name)
-        if summary is None or summary.downloads == 0:
-            close = data.suggestions(source, name)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise InvalidInputError(f"no downloads found for {name!r}{hint} in {query.days}")
-        click.echo(f"{name}: {summary.downloads:,} downloads in {query.days} (a lower bound)")
+        click.echo(
+            f"{name}: {summary.downloads:,} downloads in {result.query.days} (a lower bound)"
+        )
         click.echo(summary.text())
         for f in result.findings_of(name):
             if f.fired or show_all or f.signal == "mirror_blind_spot":
@@ -366,13 +407,7 @@ def investigate(
     required=True,
     help="The HTML file to write.",
 )
-@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
-@click.option("--start", help="First day (YYYY-MM-DD).")
-@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
-@click.option("--days", type=click.IntRange(14, 1098), default=90, show_default=True)
-@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
-@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
-@click.option("--quiet", is_flag=True)
+@package_options
 def report(
     package: str,
     out: Path,
@@ -385,20 +420,13 @@ def report(
     quiet: bool,
 ) -> None:
     """Write a self-contained HTML case file for PACKAGE (opens offline)."""
-    from workbench.analysis import analyze
     from workbench.report import build
 
     progress = Spinner(not quiet, "reporting")
     with _errors(progress):
-        source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
-        query = RollupQuery.of(package, *_range_args(source, start, end, days))
-        result = analyze(source, query, cache=Cache(), progress=progress)
-        name = query.projects[0] if query.projects else package
-        summary = result.summary_of(name)
-        if summary is None or summary.downloads == 0:
-            close = data.suggestions(source, name)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise InvalidInputError(f"no downloads found for {name!r}{hint} in {query.days}")
+        result, name, summary = _analyze_one(
+            package, spec, start, end, days, yes, max_bytes, progress
+        )
         progress("drawing the charts")
         document = build(result, name)
         progress.close()

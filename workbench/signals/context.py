@@ -81,3 +81,22 @@ class Context:
 def volume_bin(per_day: pl.Expr) -> pl.Expr:
     """Comparable-size bins: half-decades of daily volume (1–3, 3–10, 10–30, …)."""
     return (per_day.clip(lower_bound=0.5).log10() * 2).floor().cast(pl.Int32)
+
+
+def mark_runs(frame: pl.DataFrame, flag: str, *, bridge_gaps: bool = True) -> pl.DataFrame:
+    """Add ``in_run`` and ``run`` (an id per project) for runs of consecutive flagged days.
+
+    ``frame`` is sorted by project and date; with ``bridge_gaps`` a single unflagged day
+    between two flagged ones joins them into one run (one quiet day does not end an event).
+    """
+    f = pl.col(flag)
+    neighbours = f.shift(1).over("project").fill_null(False) & f.shift(-1).over(
+        "project"
+    ).fill_null(False)
+    in_run = (f | neighbours) if bridge_gaps else f
+    return frame.with_columns(in_run=in_run).with_columns(
+        run=(pl.col("in_run") != pl.col("in_run").shift(1).over("project"))
+        .fill_null(True)
+        .cum_sum()
+        .over("project")
+    )

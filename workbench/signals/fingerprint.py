@@ -21,7 +21,7 @@ import polars as pl
 
 from workbench import breakdowns as b
 from workbench.schema import FINGERPRINT_FIELDS, FINGERPRINT_SEPARATOR
-from workbench.signals.context import Context
+from workbench.signals.context import Context, mark_runs
 from workbench.signals.findings import Finding, fmt_int, pct
 
 MIN_TOP = 10
@@ -113,20 +113,9 @@ def fingerprint_findings(ctx: Context) -> list[Finding]:
         .sort("project", "date")
     )
     hit = pl.col("hit")
-    flagged = flagged.with_columns(
-        near=hit
-        | (
-            hit.shift(1).over("project").fill_null(False)
-            & hit.shift(-1).over("project").fill_null(False)
-        )
-    ).with_columns(
-        run=(pl.col("near") != pl.col("near").shift(1).over("project"))
-        .fill_null(True)
-        .cum_sum()
-        .over("project")
-    )
+    flagged = mark_runs(flagged, "hit")
     events = (
-        flagged.filter(pl.col("near"))
+        flagged.filter(pl.col("in_run"))
         .group_by("project", "run")
         .agg(
             start=pl.col("date").min(),

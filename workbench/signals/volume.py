@@ -25,7 +25,7 @@ import math
 
 import polars as pl
 
-from workbench.signals.context import Context
+from workbench.signals.context import Context, mark_runs
 from workbench.signals.findings import Finding, fmt_int, pct
 
 RATIO = 3.0
@@ -108,24 +108,9 @@ def _flag(d: pl.DataFrame) -> pl.DataFrame:
 
 def _runs(flags: pl.DataFrame, column: str, *, gap: int = 1) -> pl.DataFrame:
     """Consecutive flagged days per project (gaps of ``gap`` day tolerated) → one row per run."""
-    f = pl.col(column)
-    filled = (
-        f
-        | (
-            f.shift(1).over("project").fill_null(False)
-            & f.shift(-1).over("project").fill_null(False)
-        )
-        if gap
-        else f
-    )
-    marked = flags.with_columns(hit=filled).with_columns(
-        run=(pl.col("hit") != pl.col("hit").shift(1).over("project"))
-        .fill_null(True)
-        .cum_sum()
-        .over("project")
-    )
+    marked = mark_runs(flags, column, bridge_gaps=bool(gap))
     return (
-        marked.filter(pl.col("hit"))
+        marked.filter(pl.col("in_run"))
         .group_by("project", "run")
         .agg(
             start=pl.col("date").min(),
