@@ -9,6 +9,7 @@ package as a whole; the charts follow the filters, and the filter bar says which
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 from typing import Any
 
 import altair as alt
@@ -115,6 +116,7 @@ class InvestigateApp:
         self.filter_bar = w.HTML()
         self.charts: dict[str, alt.JupyterChart] = {}
         self.tabs = w.Tab()
+        self._stale: set[str] = set()
         self._building = False
 
         for widget in (self.package, self.start, self.end):
@@ -123,6 +125,7 @@ class InvestigateApp:
         for widget in (*self.filters.values(), self.ci, self.span):
             widget.observe(self._on_filter_change, names="value")
         self.clear.on_click(lambda _b: self.clear_filters())
+        self.tabs.observe(self._on_tab_change, names="selected_index")
         self.run.on_click(lambda _b: self._approve_and_load())
 
         controls = w.HBox([self.package, self.start, self.end, self.compare])
@@ -321,76 +324,32 @@ class InvestigateApp:
                 self.redraw()
 
     # -- drawing ------------------------------------------------------------------------
-    def build_charts(self) -> dict[str, alt.TopLevelMixin]:
-        """Every chart of the dashboard for the current package and filters (pure)."""
+    def build_charts(self, only: set[str] | None = None) -> dict[str, alt.TopLevelMixin]:
+        """The dashboard's charts for the current package and filters: all tabs, or only
+        those in ``only`` (pure: builds charts, changes nothing)."""
         assert self.analysis is not None
-        ctx, name = self.analysis.context, self.project
-        filters = self.current_filters()
-        mine = filters.apply(ctx.downloads.filter(pl.col("project") == name))
-        clean = b.Filters(without_mirrors=True).apply(mine)
-        days = ctx.days
-        releases = ctx.releases.filter(pl.col("project") == name)
-        daily = b.daily(clean, days)
-        if self._compare_daily is not None:
-            daily = pl.concat([daily, self._compare_daily.select(daily.columns)])
-        title = (
-            f"Downloads per day — {filters.describe()}"
-            if filters != b.NO_FILTER
-            else "Downloads per day"
+        view = _View(
+            self.analysis,
+            self.project,
+            self.current_filters(),
+            self._compare_rows,
+            self._compare_daily,
         )
-        out: dict[str, alt.TopLevelMixin] = {
-            "Volume": charts.volume_timeline(
-                daily, findings=self.analysis.findings_of(name), releases=releases, title=title
-            ),
+        builders = {
+            "Volume": view.volume,
+            "Clients": lambda: self._clients,
+            "Installers": view.installers,
+            "Versions": view.versions,
+            "Geography": view.geography,
+            "Python & OS": view.python_os,
+            "CI & people": view.clients,
         }
-        if self._clients is not None:
-            out["Clients"] = self._clients
-
-        def per(frame: pl.LazyFrame, by: str) -> pl.DataFrame:
-            return b.daily(frame, days, by=by).drop("project", "weekday", "weekend")
-
-        collected = mine.collect()
-        latest = releases.sort("upload_time")["version"].to_list()[-1:] if releases.height else []
-        bars = [
-            charts.share_bar(
-                collected.select("installer", "downloads"),
-                "installer",
-                title=f"Installer share: {name}",
-            )
-        ]
-        if self._compare_rows is not None:
-            other = filters.apply(self._compare_rows).collect()
-            other_name = other["project"][0] if other.height else "comparison"
-            bars.append(
-                charts.share_bar(
-                    other.select("installer", "downloads"),
-                    "installer",
-                    title=f"Installer share: {other_name}",
-                )
-            )
-        out["Installers"] = alt.vconcat(
-            charts.stacked_share(per(mine, "installer"), "installer", title="Installers"),
-            alt.hconcat(*bars),
-        )
-        out["Versions"] = charts.stacked_share(
-            per(clean, "version"),
-            "version",
-            title="Versions",
-            top=7,
-            normalize=True,
-            highlight=latest[0] if latest else None,
-        )
-        country = clean.group_by("country").agg(pl.col("downloads").sum()).collect()
-        out["Geography"] = alt.hconcat(charts.world_map(country), charts.country_bar(country))
-        out["Python & OS"] = alt.hconcat(
-            charts.share_bar(collected.select("python", "downloads"), "python", title="Python"),
-            charts.share_bar(
-                collected.select("system", "downloads"), "system", title="Operating system"
-            ),
-        )
-        out["CI & people"] = charts.stacked_share(
-            per(mine.with_columns(b.client_kind()), "client"), "client", title="Who downloads"
-        )
+        out = {}
+        for tab, build in builders.items():
+            if only is None or tab in only:
+                chart = build()
+                if chart is not None:
+                    out[tab] = chart
         return out
 
     @staticmethod
@@ -408,9 +367,9 @@ class InvestigateApp:
         return charts.client_share_timeline(clients)
 
     def redraw(self) -> None:
+        """Redraw after a change: the visible tab now, the others when they are opened."""
         if self.analysis is None:
             return
-        built = self.build_charts()
         filters = self.current_filters()
         self.filter_bar.value = (
             ""
@@ -420,10 +379,30 @@ class InvestigateApp:
             f"Drill-down: <b>{esc(filters.describe())}</b> — charts show only these downloads "
             f"(findings describe the whole package). Use 'Clear filters' to remove.</div>"
         )
-        if set(built) == set(self.charts):
-            for tab, chart in built.items():
-                self.charts[tab].chart = chart  # type: ignore[assignment]
+        tabs = list(self.charts)
+        if not tabs or (self._clients is None) == ("Clients" in tabs):
+            self._rebuild_all()
             return
+        visible = tabs[self.tabs.selected_index or 0]
+        self._stale = set(tabs) - {visible}
+        self._refresh(visible)
+
+    def _refresh(self, tab: str) -> None:
+        built = self.build_charts(only={tab})
+        if tab in built:
+            self.charts[tab].chart = built[tab]  # type: ignore[assignment]
+        self._stale.discard(tab)
+
+    def _on_tab_change(self, change: dict[str, Any]) -> None:
+        tabs = list(self.charts)
+        index = change["new"]
+        if index is not None and index < len(tabs) and tabs[index] in self._stale:
+            with shown_errors(self.status):
+                self._refresh(tabs[index])
+
+    def _rebuild_all(self) -> None:
+        built = self.build_charts()
+        self._stale = set()
         self.charts = {
             tab: alt.JupyterChart(chart, embed_options=EMBED)  # type: ignore[arg-type]
             for tab, chart in built.items()
@@ -431,3 +410,97 @@ class InvestigateApp:
         self.tabs.children = [w.Box([chart]) for chart in self.charts.values()]
         for i, tab in enumerate(self.charts):
             self.tabs.set_title(i, tab)
+
+
+class _View:
+    """The frames one redraw needs, each computed at most once, and one builder per tab."""
+
+    def __init__(
+        self,
+        analysis: Analysis,
+        name: str,
+        filters: b.Filters,
+        compare_rows: pl.LazyFrame | None,
+        compare_daily: pl.DataFrame | None,
+    ) -> None:
+        ctx = analysis.context
+        self.analysis, self.name, self.filters, self.days = analysis, name, filters, ctx.days
+        self.mine = filters.apply(ctx.downloads.filter(pl.col("project") == name))
+        self.clean = b.Filters(without_mirrors=True).apply(self.mine)
+        self.releases = ctx.releases.filter(pl.col("project") == name)
+        self.compare_rows, self.compare_daily = compare_rows, compare_daily
+
+    @cached_property
+    def collected(self) -> pl.DataFrame:
+        return self.mine.collect()
+
+    def per(self, frame: pl.LazyFrame, by: str) -> pl.DataFrame:
+        return b.daily(frame, self.days, by=by).drop("project", "weekday", "weekend")
+
+    def volume(self) -> alt.TopLevelMixin:
+        daily = b.daily(self.clean, self.days)
+        if self.compare_daily is not None:
+            daily = pl.concat([daily, self.compare_daily.select(daily.columns)])
+        title = (
+            "Downloads per day"
+            if self.filters == b.NO_FILTER
+            else f"Downloads per day — {self.filters.describe()}"
+        )
+        return charts.volume_timeline(
+            daily,
+            findings=self.analysis.findings_of(self.name),
+            releases=self.releases,
+            title=title,
+        )
+
+    def installers(self) -> alt.TopLevelMixin:
+        bars = [
+            charts.share_bar(
+                self.collected.select("installer", "downloads"),
+                "installer",
+                title=f"Installer share: {self.name}",
+            )
+        ]
+        if self.compare_rows is not None:
+            other = self.filters.apply(self.compare_rows).collect()
+            other_name = other["project"][0] if other.height else "comparison"
+            bars.append(
+                charts.share_bar(
+                    other.select("installer", "downloads"),
+                    "installer",
+                    title=f"Installer share: {other_name}",
+                )
+            )
+        return alt.vconcat(
+            charts.stacked_share(self.per(self.mine, "installer"), "installer", title="Installers"),
+            alt.hconcat(*bars),
+        )
+
+    def versions(self) -> alt.TopLevelMixin:
+        latest = self.releases.sort("upload_time")["version"].to_list()[-1:]
+        return charts.stacked_share(
+            self.per(self.clean, "version"),
+            "version",
+            title="Versions",
+            top=7,
+            normalize=True,
+            highlight=latest[0] if latest else None,
+        )
+
+    def geography(self) -> alt.TopLevelMixin:
+        country = self.clean.group_by("country").agg(pl.col("downloads").sum()).collect()
+        return alt.hconcat(charts.world_map(country), charts.country_bar(country))
+
+    def python_os(self) -> alt.TopLevelMixin:
+        return alt.hconcat(
+            charts.share_bar(
+                self.collected.select("python", "downloads"), "python", title="Python"
+            ),
+            charts.share_bar(
+                self.collected.select("system", "downloads"), "system", title="Operating system"
+            ),
+        )
+
+    def clients(self) -> alt.TopLevelMixin:
+        kinds = self.per(self.mine.with_columns(b.client_kind()), "client")
+        return charts.stacked_share(kinds, "client", title="Who downloads")
