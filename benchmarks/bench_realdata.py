@@ -13,7 +13,6 @@ Run: ``.venv/bin/python benchmarks/bench_realdata.py``
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -33,7 +32,8 @@ PATH = (
 
 def main() -> None:
     if not PATH.exists():
-        sys.exit(f"not found: {PATH}")
+        print(f"skipped: the real export is not here ({PATH})")
+        return
     raw = pl.read_csv(PATH, try_parse_dates=True)
     rollup = conform(
         raw.select(
