@@ -173,6 +173,13 @@ def test_investigate_app_draws_drills_down_and_reports_errors(
     labels = legend.text_content() or ""
     assert "uv" in labels and "pip" not in labels
     _shot(page, "investigate-drilldown")
+    page.locator(".lm-TabBar-tab:has-text('Geography')").click()
+    page.wait_for_function(
+        "document.querySelectorAll('.widget-tab-contents .vega-embed svg .mark-shape path')"
+        ".length > 100",
+        timeout=30_000,
+    )
+    _shot(page, "investigate-map")
 
     # an unknown package: a clear message in the page
     name.fill("no-such-package")
