@@ -23,7 +23,7 @@ from workbench import data
 from workbench.cache import Cache
 from workbench.errors import InvalidInputError
 from workbench.query import DayRange, RollupQuery
-from workbench.signals import Context, Finding, evaluate, findings_frame, summarize
+from workbench.signals import Context, Finding, evaluate, summarize
 from workbench.signals.summary import Summary, summary_frame
 from workbench.sources.base import Source
 
@@ -44,9 +44,6 @@ class Analysis:
 
     def table(self) -> pl.DataFrame:
         return summary_frame(self.summaries)
-
-    def findings_table(self) -> pl.DataFrame:
-        return findings_frame(self.findings)
 
     def summary_of(self, project: str) -> Summary | None:
         return next((s for s in self.summaries if s.project == project), None)

@@ -179,13 +179,6 @@ def share_over_time(
     )
 
 
-def ci_split(
-    downloads: pl.LazyFrame, days: DayRange, *, filters: Filters = NO_FILTER
-) -> pl.DataFrame:
-    """Daily downloads reported as CI vs not (``details.ci`` is a lower bound on CI)."""
-    return share_over_time(downloads, days, "ci", filters=filters)
-
-
 def client_kind() -> pl.Expr:
     """Who a download looks like it came from, from installer, OS and the CI flag."""
     return (

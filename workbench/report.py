@@ -19,7 +19,7 @@ from workbench import breakdowns as b
 from workbench.analysis import Analysis
 from workbench.errors import InvalidInputError
 from workbench.signals.findings import Finding
-from workbench.signals.fingerprint import band_limits, top_client_days
+from workbench.signals.fingerprint import share_against_limit
 
 CAVEATS = (
     "Every count is a lower bound: installs served by mirrors and caching proxies (bandersnatch, "
@@ -79,17 +79,9 @@ def evidence(analysis: Analysis, project: str) -> list[Section]:
     summary = analysis.summary_of(project)
     if summary is not None and (summary.fired or summary.context):
         sections.insert(0, Section("Suspicion", charts.suspicion_chart(summary)))
-    clients = top_client_days(ctx)
-    reference = top_client_days(ctx.reference())
-    limits = band_limits(reference)
-    if limits.height:
-        one = (
-            clients.filter(pl.col("project") == project)
-            .join(limits.select("band", "median"), on="band", how="left")
-            .with_columns(limit=pl.max_horizontal(4 * pl.col("median"), pl.col("median") + 0.1))
-        )
-        if one.height:
-            sections.append(Section("Clients", charts.client_share_timeline(one)))
+    clients = share_against_limit(ctx, project)
+    if clients.height:
+        sections.append(Section("Clients", charts.client_share_timeline(clients)))
 
     def per(by: str) -> pl.DataFrame:
         return b.daily(mine, days, by=by).drop("project", "weekday", "weekend")

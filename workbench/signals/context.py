@@ -69,6 +69,13 @@ class Context:
     def projects(self) -> list[str]:
         return sorted(self.totals.filter(pl.col("all") > 0)["project"].to_list())
 
+    @cached_property
+    def client_days(self) -> pl.DataFrame:
+        """Per project-day, the busiest client's share (computed once per context)."""
+        from workbench.signals.fingerprint import top_client_days  # the signal owns the definition
+
+        return top_client_days(self)
+
     def reference(self) -> Context:
         """The context peer baselines are drawn from (``peers`` or this one)."""
         return self.peers or self

@@ -96,9 +96,25 @@ def band_limits(reference: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _limit() -> pl.Expr:
+    return pl.max_horizontal(FACTOR * pl.col("median"), pl.col("median") + 0.1)
+
+
+def share_against_limit(ctx: Context, project: str) -> pl.DataFrame:
+    """One package's days: the busiest client's share and the peer limit it is judged by
+    (empty when there are no peer bands)."""
+    limits = band_limits(ctx.reference().client_days)
+    days = ctx.client_days.filter(pl.col("project") == project)
+    if limits.is_empty():
+        return days.clear()
+    return days.join(limits.select("band", "median"), on="band", how="left").with_columns(
+        limit=_limit()
+    )
+
+
 def fingerprint_findings(ctx: Context) -> list[Finding]:
-    days = top_client_days(ctx)
-    reference = top_client_days(ctx.reference()) if ctx.peers else days
+    days = ctx.client_days
+    reference = ctx.reference().client_days if ctx.peers else days
     limits = band_limits(reference)
     if limits.is_empty() or reference["project"].n_unique() < 10:
         days = days.with_columns(median=pl.lit(FALLBACK_LIMIT / FACTOR))
@@ -106,9 +122,8 @@ def fingerprint_findings(ctx: Context) -> list[Finding]:
     else:
         days = days.join(limits.select("band", "median"), on="band", how="left")
         peers_note = f"among {reference['project'].n_unique()} packages' days of similar volume"
-    limit = pl.max_horizontal(FACTOR * pl.col("median"), pl.col("median") + 0.1)
     flagged = (
-        days.with_columns(limit=limit)
+        days.with_columns(limit=_limit())
         .with_columns(hit=(pl.col("share") > pl.col("limit")) & (pl.col("top") >= MIN_TOP))
         .sort("project", "date")
     )

@@ -22,7 +22,7 @@ from workbench.analysis import Analysis, analyze
 from workbench.cache import Cache
 from workbench.errors import InvalidInputError
 from workbench.query import RollupQuery
-from workbench.signals.fingerprint import band_limits, top_client_days
+from workbench.signals.fingerprint import share_against_limit
 from workbench.sources import open_source
 from workbench.sources.base import CostEstimate, Source
 from workbench.views.common import (
@@ -356,15 +356,8 @@ class InvestigateApp:
     def _client_chart(analysis: Analysis, name: str) -> alt.TopLevelMixin | None:
         """The busiest client's share per day against its peer limit (independent of the
         drill-down: built once per load)."""
-        ctx = analysis.context
-        clients = top_client_days(ctx).filter(pl.col("project") == name)
-        limits = band_limits(top_client_days(ctx.reference()))
-        if not clients.height or not limits.height:
-            return None
-        clients = clients.join(limits.select("band", "median"), on="band", how="left").with_columns(
-            limit=pl.max_horizontal(4 * pl.col("median"), pl.col("median") + 0.1)
-        )
-        return charts.client_share_timeline(clients)
+        clients = share_against_limit(analysis.context, name)
+        return charts.client_share_timeline(clients) if clients.height else None
 
     def redraw(self) -> None:
         """Redraw after a change: the visible tab now, the others when they are opened."""
