@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PORT ?= 8866
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: app test lint unit bench setup clean browser
+.PHONY: app test lint unit bench bench-big setup clean browser
 
 setup: $(VENV)/.installed
 
@@ -44,11 +44,23 @@ unit: setup $(BQ_VENV)/.installed browser
 
 test: lint unit
 
-bench: setup
+# The quick set (~10 min on 2 cores); bench-big adds the 100 M-row dataset (~1 h, 10 GB disk).
+bench: setup browser
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_detection.py
+	$(BIN)/python benchmarks/bench_ingest.py --sizes 1M,10M
 	$(BIN)/python benchmarks/bench_drilldown.py
+	$(BIN)/python benchmarks/bench_cache.py
+	$(BIN)/python benchmarks/bench_scan.py --datasets demo,10M
+	$(BIN)/python benchmarks/bench_app.py
+	$(BIN)/python benchmarks/bench_bqcost.py
 	$(BIN)/python benchmarks/bench_realdata.py
+
+bench-big: setup
+	$(BIN)/python benchmarks/bench_ingest.py --sizes 100M
+	$(BIN)/python benchmarks/bench_drilldown.py --dataset 100M
+	$(BIN)/python benchmarks/bench_cache.py --dataset 100M
+	$(BIN)/python benchmarks/bench_scan.py --datasets 100M
 
 clean:
 	rm -rf $(VENV) $(BQ_VENV) .pytest_cache .mypy_cache .ruff_cache

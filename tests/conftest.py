@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import tally
 from workbench.cache import Cache
 from workbench.demo import DemoConfig, generate
 from workbench.sources.demo import DemoSource
@@ -141,3 +142,11 @@ def pytest_report_header() -> list[str]:
     return [
         f"python {sys.version.split()[0]}; realdata: {'present' if REALDATA.exists() else 'absent'}"
     ]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = tally.summary_lines()
+    if lines:
+        terminalreporter.section("reliability and security: cases tried")
+        for line in lines:
+            terminalreporter.write_line(line)

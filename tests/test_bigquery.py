@@ -162,7 +162,7 @@ class _DryRunClient:
     def __init__(self, size: int) -> None:
         self.size, self.ran = size, 0
 
-    def query(self, sql: str, job_config: Any) -> Any:
+    def query(self, sql: str, job_config: Any, **options: Any) -> Any:
         if not job_config.dry_run:
             self.ran += 1
             raise AssertionError("a query ran")

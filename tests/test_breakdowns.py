@@ -115,3 +115,15 @@ def test_weekday_profile_shows_the_weekly_rhythm() -> None:
     profile = b.weekday_profile(downloads, DAYS)
     rel = dict(profile.select("day", "relative").iter_rows())
     assert rel["Sat"] < 0.6 < rel["Mon"]
+
+
+def test_the_unknown_value_keeps_the_downloads_without_one() -> None:
+    rows = pl.DataFrame(
+        {"system": ["Linux", None, None, "Darwin"], "downloads": [5, 3, 4, 2]},
+        schema_overrides={"system": pl.String},
+    ).lazy()
+    unknown = b.Filters(system=b.UNKNOWN).apply(rows).collect()
+    assert unknown["downloads"].sum() == 7
+    both = b.Filters(system=("Linux", b.UNKNOWN)).apply(rows).collect()
+    assert both["downloads"].sum() == 12
+    assert b.Filters(system="Linux").apply(rows).collect()["downloads"].sum() == 5

@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+from tests import tally
 from workbench import data
 from workbench.cache import Cache, make_key
 from workbench.query import RollupQuery
@@ -104,6 +105,7 @@ def test_kill_9_during_write_never_leaves_a_readable_half_file(tmp_path: Path) -
     """)
     proc = subprocess.run([sys.executable, "-c", script], check=False)
     assert proc.returncode == -signal.SIGKILL
+    tally.count("faults injected: kill -9 during a cache write")
     cache = Cache(root)
     assert cache.get("k" * 64, "downloads") is None
     assert cache.entries() == []
@@ -127,6 +129,7 @@ def test_corrupt_or_foreign_files_are_refetched_not_crashed_on(
     else:
         target.write_bytes(b"")
     again = data.load(small_demo, query, cache=cache)
+    tally.count("untrusted data: damaged cache entries (refetched)")
     assert not again.provenance.from_cache
     assert again.downloads.collect().sort(pl.all()).equals(first.downloads.collect().sort(pl.all()))
     assert (
@@ -192,13 +195,15 @@ def test_lock_serialises_fetches_of_the_same_key(small_demo: DemoSource, tmp_pat
     cache = Cache(tmp_path)
     query = RollupQuery.of(small_demo.project_names()[:1], "2026-10-01", "2026-10-05")
     calls: list[str] = []
-    original = small_demo.rollup
+    original = small_demo.compute
 
-    def counting(kind: str, q: RollupQuery) -> pl.LazyFrame:
-        calls.append(kind)
-        return original(kind, q)
+    def counting(
+        kinds: list[str], q: RollupQuery, progress: object = None
+    ) -> dict[str, pl.DataFrame]:
+        calls.extend(kinds)
+        return original(kinds, q)
 
-    small_demo.rollup = counting  # type: ignore[method-assign]
+    small_demo.compute = counting  # type: ignore[method-assign,assignment]
     threads = [
         threading.Thread(target=data.load, args=(small_demo, query), kwargs={"cache": cache})
         for _ in range(2)

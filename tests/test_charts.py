@@ -158,3 +158,32 @@ def test_every_builder_returns_a_chart_and_renders(
     ]
     for chart in built:
         assert _marks(charts.svg(chart)) >= 1
+
+
+def test_the_offline_bundle_is_built_once_then_reused_and_a_torn_copy_rebuilt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workbench.charts import render
+
+    builds = []
+
+    def bundle(cls: type[alt.JupyterChart], offline: bool = True) -> None:
+        builds.append(offline)
+        cls._esm = "export default {}; // the bundle"
+
+    monkeypatch.setattr(alt.JupyterChart, "enable_offline", classmethod(bundle))
+    monkeypatch.setattr(alt.JupyterChart, "_esm", "online", raising=False)
+
+    def fresh_process() -> str:
+        monkeypatch.setattr(render, "_offline", False)
+        alt.JupyterChart._esm = "online"
+        render.enable_offline()
+        return str(alt.JupyterChart._esm)
+
+    assert fresh_process().startswith("export default {}; // the bundle")
+    assert fresh_process().startswith("export default {}; // the bundle")
+    assert len(builds) == 1  # the second process read the cached copy
+    path = render._bundle_path()
+    path.write_text(path.read_text()[:10])  # a torn write
+    assert fresh_process().startswith("export default {}; // the bundle")
+    assert len(builds) == 2

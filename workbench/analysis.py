@@ -25,7 +25,7 @@ from workbench.errors import InvalidInputError
 from workbench.query import DayRange, RollupQuery
 from workbench.signals import Context, Finding, evaluate, summarize
 from workbench.signals.summary import Summary, summary_frame
-from workbench.sources.base import Source
+from workbench.sources.base import Progress, Source
 
 FORMATS = ("csv", "parquet", "json")
 DEPENDENT_LOOKBACK = dt.timedelta(days=60)
@@ -72,7 +72,7 @@ def analyze(
     *,
     cache: Cache | None = None,
     peers: bool = True,
-    progress: data.Progress | None = None,
+    progress: Progress | None = None,
 ) -> Analysis:
     """Evaluate every signal for the packages of ``query`` (``None`` = every package)."""
     began = time.perf_counter()

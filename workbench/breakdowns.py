@@ -8,12 +8,15 @@ projects) and an optional :class:`Filters` — the drill-down ("only uv", "only
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import polars as pl
 
-from workbench.query import DayRange
+from workbench.errors import InvalidInputError, NoMatchError, one_line
+from workbench.query import DayRange, parse_day
 from workbench.schema import split_fingerprint
 
 #: Installers that are mirrors or caching proxies: their downloads are not end users.
@@ -27,11 +30,30 @@ MIRROR_CLIENTS: tuple[str, ...] = (
 )
 DESKTOP_SYSTEMS: tuple[str, ...] = ("Darwin", "Windows")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: The drill-down dimensions that keep listed values (rollup columns of text).
+VALUE_FILTERS: tuple[str, ...] = (
+    "version",
+    "installer",
+    "country",
+    "python",
+    "system",
+    "file_type",
+)
+_SHOWN_VALUE = 60
+#: The filter value that keeps the downloads whose field is missing (NULL) in the data.
+UNKNOWN = "(unknown)"
 
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """A drill-down: each field keeps only the listed values (``None`` = all)."""
+    """A drill-down: each field keeps only the listed values (``None`` = all).
+
+    Checked at construction: value filters are text (one text is a list of one, never a
+    list of letters), ``ci`` and ``without_mirrors`` are booleans, ``start``/``end`` are days
+    (``YYYY-MM-DD`` text is parsed) in order. Anything else is an :class:`InvalidInputError`.
+    Values are compared exactly, as data, never interpreted: a value that occurs nowhere
+    makes the breakdowns raise :class:`NoMatchError` rather than draw an empty chart.
+    """
 
     version: tuple[str, ...] | None = None
     installer: tuple[str, ...] | None = None
@@ -44,12 +66,44 @@ class Filters:
     end: dt.date | None = None
     without_mirrors: bool = False
 
+    def __post_init__(self) -> None:
+        for name in VALUE_FILTERS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _filter_values(name, value))
+        for name in ("ci", "without_mirrors"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise InvalidInputError(
+                    f"the {name.replace('_', ' ')} filter must be True, False or None, "
+                    f"not {type(value).__name__}"
+                )
+        if self.without_mirrors is None:
+            raise InvalidInputError("the without mirrors filter must be True or False")
+        days = {}
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            days[name] = None if value is None else parse_day(value, what=f"drill-down {name}")
+            object.__setattr__(self, name, days[name])
+        if days["start"] is not None and days["end"] is not None and days["start"] > days["end"]:
+            raise InvalidInputError(
+                f"the drill-down span is reversed: {days['start']} is after {days['end']}"
+            )
+
+    @property
+    def active(self) -> bool:
+        """True when the drill-down keeps less than everything."""
+        return self != NO_FILTER
+
     def apply(self, frame: pl.LazyFrame) -> pl.LazyFrame:
         cond = pl.lit(True)
         for f in ("version", "installer", "country", "python", "system", "file_type"):
             values = getattr(self, f)
             if values is not None:
-                cond = cond & pl.col(f).is_in(list(values))
+                keep = pl.col(f).is_in(list(values))
+                if UNKNOWN in values:
+                    keep = keep | pl.col(f).is_null()
+                cond = cond & keep.fill_null(False)
         if self.ci is not None:
             cond = cond & (pl.col("ci") == self.ci)
         if self.start is not None:
@@ -73,13 +127,93 @@ class Filters:
             elif f.name == "without_mirrors" and value:
                 parts.append("without mirrors")
             elif isinstance(value, tuple):
-                parts.append(f"{f.name.replace('_', ' ')} = {' or '.join(map(str, value))}")
+                shown = " or ".join(_shown(v) for v in value)
+                parts.append(f"{f.name.replace('_', ' ')} = {shown}")
             elif isinstance(value, dt.date):
                 parts.append(f"{'from' if f.name == 'start' else 'to'} {value}")
         return ", ".join(parts) or "no filter"
 
 
 NO_FILTER = Filters()
+
+
+def _filter_values(name: str, value: object) -> tuple[str, ...]:
+    label = name.replace("_", " ")
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, bytes | bytearray | Mapping) or not isinstance(value, Iterable):
+        raise InvalidInputError(
+            f"the {label} filter must be text or a list of texts, not {type(value).__name__}"
+        )
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidInputError(
+                f"the {label} filter values must be text (e.g. '3.12'), "
+                f"not {type(item).__name__} {str(item)[:20]!r}"
+            )
+    if not items:
+        raise InvalidInputError(f"the {label} filter lists no values (None keeps all)")
+    return tuple(sorted(items)) if isinstance(value, set | frozenset) else items
+
+
+def _shown(value: str) -> str:
+    """A filter value as one printable, bounded piece of text."""
+    text = one_line(value)
+    return text if len(text) <= _SHOWN_VALUE else text[: _SHOWN_VALUE - 1] + "…"
+
+
+def no_match(downloads: pl.LazyFrame, filters: Filters) -> NoMatchError:
+    """The error for a drill-down that keeps nothing of ``downloads``: which values occur
+    nowhere in the data (with close ones that do), or that they never occur together."""
+    reasons = []
+    for name in VALUE_FILTERS:
+        wanted = getattr(filters, name)
+        if wanted is None:
+            continue
+        present = downloads.select(pl.col(name).unique()).collect()[name].to_list()
+        present = [UNKNOWN if p is None else p for p in present]
+        if any(v in present for v in wanted):
+            continue
+        label = name.replace("_", " ")
+        hints: list[str] = []
+        for value in wanted:
+            same = [p for p in present if p.casefold() == value.casefold()]
+            hints += same or difflib.get_close_matches(value, present, n=2, cutoff=0.75)
+        hint = f" (did you mean {', '.join(_shown(h) for h in dict.fromkeys(hints))}?)"
+        shown = " or ".join(f"'{_shown(v)}'" for v in wanted)
+        reasons.append(f"no {label} {shown} in the data" + (hint if hints else ""))
+    if filters.start is not None or filters.end is not None:
+        span = downloads.select(first=pl.col("date").min(), last=pl.col("date").max()).collect()
+        first, last = span["first"][0], span["last"][0]
+        if first is None or (filters.start or first) > last or (filters.end or last) < first:
+            reasons.append(
+                "the data has no downloads in that span"
+                + (f" (it covers {first}..{last})" if first is not None else "")
+            )
+    if not reasons:
+        reasons.append("no download in the data has all of these at once")
+    return NoMatchError(
+        f"no downloads match the drill-down ({filters.describe()}): " + "; ".join(reasons)
+    )
+
+
+def _check_by(downloads: pl.LazyFrame, by: object) -> None:
+    """``by`` must name a column of the frame (not be text from elsewhere)."""
+    names = downloads.collect_schema().names()
+    if not isinstance(by, str) or by in ("date", "downloads") or by not in names:
+        choices = ", ".join(n for n in names if n not in ("date", "downloads"))
+        raise InvalidInputError(f"cannot break down by {str(by)[:40]!r}; choose one of {choices}")
+
+
+def require_match(downloads: pl.LazyFrame, filters: Filters) -> None:
+    """Raise :class:`NoMatchError` when an active drill-down keeps no downloads, so an app
+    shows why instead of an empty chart."""
+    if not filters.active:
+        return
+    kept = filters.apply(downloads).select(pl.col("downloads").sum()).collect().item()
+    if not kept:
+        raise no_match(downloads, filters)
 
 
 def day_frame(days: DayRange) -> pl.DataFrame:
@@ -104,10 +238,14 @@ def daily(
     downloads: pl.LazyFrame, days: DayRange, *, by: str | None = None, filters: Filters = NO_FILTER
 ) -> pl.DataFrame:
     """Downloads per day (per ``project`` and per value of ``by``), dense, with weekday names."""
+    if by is not None:
+        _check_by(downloads, by)
     keys = ["project"] + ([by] if by else [])
     frame = (
         filters.apply(downloads).group_by(["date", *keys]).agg(pl.col("downloads").sum()).collect()
     )
+    if frame.height == 0 and filters.active:
+        raise no_match(downloads, filters)
     return densify(frame, days, keys).with_columns(
         weekday=pl.col("date").dt.weekday().cast(pl.Int8),
         weekend=pl.col("date").dt.weekday() >= 6,
@@ -147,6 +285,7 @@ def shares(
 ) -> pl.DataFrame:
     """Downloads and share per value of ``by`` for each project, ranked; ``top`` keeps the head
     and folds the rest into ``(other)``."""
+    _check_by(downloads, by)
     frame = (
         filters.apply(downloads)
         .group_by("project", by)
@@ -156,6 +295,8 @@ def shares(
         .with_columns(rank=pl.int_range(1, pl.len() + 1).over("project"))
         .collect()
     )
+    if frame.height == 0 and filters.active:
+        raise no_match(downloads, filters)
     if top is None:
         return frame
     head = frame.filter(pl.col("rank") <= top).with_columns(pl.col(by).cast(pl.String))
@@ -197,7 +338,7 @@ def client_kind() -> pl.Expr:
 
 def client_kinds(downloads: pl.LazyFrame, *, filters: Filters = NO_FILTER) -> pl.DataFrame:
     """Share of downloads per client kind (CI, desktop, Linux, mirror, unidentified)."""
-    return shares(filters.apply(downloads).with_columns(client_kind()), "client")
+    return shares(downloads.with_columns(client_kind()), "client", filters=filters)
 
 
 def versions_with_releases(
@@ -267,6 +408,8 @@ def version_age(
         .join(rel, on=["project", "version"], how="left")
         .with_columns(age=(pl.col("date") - pl.col("up")).dt.total_days())
     )
+    if frame.height == 0 and filters.active:
+        raise no_match(downloads, filters)
     bucket: Any = pl.when(pl.col("age").is_null()).then(pl.lit(labels[-1]))
     for limit, label in zip(AGE_BUCKETS, labels, strict=False):
         bucket = bucket.when(pl.col("age") < limit).then(pl.lit(label))

@@ -14,29 +14,36 @@ entry is self-checking:
   (today, yesterday) expire after a TTL; complete days are kept until cleared;
 * **safe for concurrent users**: readers only ever see whole files, and
   :meth:`Cache.lock` serialises two processes fetching the same key so a
-  BigQuery query is not paid for twice.
+  BigQuery query is not paid for twice;
+* **optional when it cannot be written**: on a full disk, a read-only mount or
+  without permission, :meth:`Cache.store` returns the result unkept with one
+  :class:`~workbench.errors.CacheWriteWarning`; existing entries are untouched
+  and no temporary file stays behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import io
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from workbench import config
+from workbench.errors import CacheWriteWarning
 from workbench.schema import ROLLUP_SCHEMAS, SCHEMA_VERSION, conform
 
 _META_KEY = b"workbench"
@@ -155,12 +162,44 @@ class Cache:
             key, self.path(key), kind, created, complete, table.num_rows, size, description
         )
 
+    def store(
+        self,
+        key: str,
+        kind: str,
+        frame: pl.DataFrame,
+        *,
+        complete: bool,
+        description: Mapping[str, Any],
+    ) -> Entry | None:
+        """:meth:`put`, but a cache that cannot be written (full disk, read-only, no
+        permission) only costs a :class:`CacheWriteWarning`: returns ``None``, keeps nothing."""
+        try:
+            return self.put(key, kind, frame, complete=complete, description=description)
+        except (OSError, pa.ArrowException) as exc:
+            warnings.warn(
+                CacheWriteWarning(
+                    f"the cache at {self.root} could not be written ({_why(exc)}): "
+                    "results are shown but not kept"
+                ),
+                stacklevel=2,
+            )
+            return None
+
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        """Hold an exclusive inter-process lock for ``key`` (fetch-then-put)."""
+        """Hold an exclusive inter-process lock for ``key`` (fetch-then-put).
+
+        Where no lock file can be made (a read-only or full cache), nothing can be stored
+        either: the fetch goes ahead unlocked and :meth:`store` reports the cache."""
         locks = self.root / "locks"
-        locks.mkdir(parents=True, exist_ok=True)
-        with (locks / f"{key}.lock").open("a") as handle:
+        handle: IO[str] | None = None
+        with contextlib.suppress(OSError):
+            locks.mkdir(parents=True, exist_ok=True)
+            handle = (locks / f"{key}.lock").open("a")
+        if handle is None:
+            yield
+            return
+        with handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
                 yield
@@ -250,6 +289,24 @@ def _discard(path: Path, seen: os.stat_result | None = None) -> None:
             if (now.st_ino, now.st_mtime_ns) != (seen.st_ino, seen.st_mtime_ns):
                 return
         path.unlink()
+
+
+_WHY = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "it is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def _why(exc: BaseException) -> str:
+    code = getattr(exc, "errno", None)
+    if code in _WHY:
+        return _WHY[code]
+    if isinstance(code, int) and code > 0:
+        return os.strerror(code)
+    return type(exc).__name__
 
 
 def _mtime(path: Path) -> dt.datetime:

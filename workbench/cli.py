@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,8 +21,16 @@ from tqdm import tqdm
 from workbench import data
 from workbench.cache import Cache
 from workbench.demo import DemoConfig, generate
-from workbench.errors import InvalidInputError, WorkbenchError
-from workbench.query import DayRange, RollupQuery
+from workbench.errors import (
+    InvalidInputError,
+    NotConfirmedError,
+    WorkbenchError,
+    WorkbenchWarning,
+    one_line,
+    redact,
+)
+from workbench.names import normalize
+from workbench.query import DayRange, RollupQuery, parse_day
 from workbench.sources import open_source
 from workbench.sources.base import CostEstimate, Source, human_bytes
 from workbench.sources.demo import DemoSource
@@ -58,18 +67,39 @@ class Spinner:
             self.bar.close()
 
 
+def _warning_line(shown: Callable[..., None]) -> Callable[..., None]:
+    """Show the workbench's own warnings as one ``warning: …`` line (others as usual)."""
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if issubclass(category, WorkbenchWarning):
+            click.echo(f"warning: {redact(str(message))}", err=True)
+        else:
+            shown(message, category, *args, **kw)
+
+    return show
+
+
 @contextmanager
 def _errors(*bars: Spinner) -> Iterator[None]:
+    shown = warnings.showwarning
+    warnings.showwarning = _warning_line(shown)
     try:
         yield
     except WorkbenchError as exc:
         for bar in bars:
             bar.close()
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:  # a path given on the command line cannot be read or written
+        for bar in bars:
+            bar.close()
+        click.echo(f"error: {one_line(redact(str(exc)))}", err=True)
+        sys.exit(WorkbenchError.exit_code)
+    finally:
+        warnings.showwarning = shown
 
 
 def _confirm(assume_yes: bool) -> Callable[[CostEstimate], bool]:
@@ -78,8 +108,9 @@ def _confirm(assume_yes: bool) -> Callable[[CostEstimate], bool]:
         if assume_yes:
             return True
         if not sys.stdin.isatty():
-            click.echo("error: not a terminal; pass --yes to run the query", err=True)
-            return False
+            raise NotConfirmedError(
+                "the query was not run: no terminal to confirm on; pass --yes to run it"
+            )
         return click.confirm("Run it?", default=False, err=True)
 
     return ask
@@ -97,12 +128,38 @@ def _days(source: Source, start: str | None, end: str | None, days: int) -> DayR
     if end is None:
         last = default_end or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
     else:
-        last = DayRange.parse(end, end).end
+        last = parse_day(end, what="end date")
+        DayRange.checked(last, last)  # in range before any arithmetic on it
     first = start if start is not None else last - dt.timedelta(days=days - 1)
     return DayRange.parse(first, last)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group, with click's own usage errors (a bad option value, an unknown
+    option, a missing argument) as one ``error: …`` line and exit code 2, like ours."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # no arguments at all: the help text, as click shows it
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            hint = ""
+            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+                hint = f" (see '{exc.ctx.command_path} --help')"
+            click.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="workbench")
 def main() -> None:
     """Investigate PyPI download statistics: is this volume real?"""
@@ -238,7 +295,9 @@ def cache_size() -> None:
 
 @cache.command("clear")
 @click.option("--incomplete", is_flag=True, help="Only entries holding days still in progress.")
-@click.option("--older-than", type=click.IntRange(0), help="Only entries older than N days.")
+@click.option(
+    "--older-than", type=click.IntRange(0, 100_000), help="Only entries older than N days."
+)
 def cache_clear(incomplete: bool, older_than: int | None) -> None:
     """Remove cached entries."""
     age = dt.timedelta(days=older_than) if older_than is not None else None
@@ -297,22 +356,54 @@ def scan(
             err=True,
         )
         for row in table.head(top).iter_rows(named=True):
+            project = one_line(str(row["project"]), 200)  # names come from the data
             click.echo(
-                f"{row['rank']:>4}  {row['score']:.2f} {row['level']:<6} {row['project']:<28} "
+                f"{row['rank']:>4}  {row['score']:.2f} {row['level']:<6} {project:<28} "
                 f"{row['signals'] or '-'}"
             )
         if out is not None:
             click.echo(f"wrote {write(result, out, fmt)}", err=True)
 
 
+#: A --packages-file larger than this is not a list of names.
+MAX_PACKAGES_FILE = 10 * 2**20
+
+
 def _names(packages: str | None, packages_file: Path | None) -> list[str] | None:
+    """The names of ``--packages`` and ``--packages-file`` (``None``: neither was given).
+
+    The file is UTF-8 text (a BOM is fine), one name per line; blank lines and ``#``
+    comments are skipped; a bad name is reported with its line number.
+    """
     names = [n for n in (packages or "").split(",") if n.strip()]
     if packages_file is not None:
-        names += [
-            line.strip()
-            for line in packages_file.read_text().splitlines()
-            if line.strip() and not line.startswith("#")
-        ]
+        with packages_file.open("rb") as handle:
+            raw = handle.read(MAX_PACKAGES_FILE + 1)
+        if len(raw) > MAX_PACKAGES_FILE:
+            raise InvalidInputError(
+                f"{packages_file.name} is larger than {MAX_PACKAGES_FILE // 2**20} MiB; "
+                "a packages file lists one name per line"
+            )
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(
+                f"{packages_file.name} is not UTF-8 text (byte {exc.start}); "
+                "a packages file lists one name per line"
+            ) from None
+        for number, line in enumerate(text.splitlines(), 1):
+            name = line.split("#", 1)[0].strip()
+            if not name:
+                continue
+            try:
+                normalize(name)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"{packages_file.name}, line {number}: {exc}") from None
+            names.append(name)
+        if not names:
+            raise InvalidInputError(f"{packages_file.name} lists no package names")
+    if packages is not None and not names:
+        raise InvalidInputError("--packages lists no package names")
     return names or None
 
 
@@ -393,9 +484,11 @@ def investigate(
         click.echo(summary.text())
         for f in result.findings_of(name):
             if f.fired or show_all or f.signal == "mirror_blind_spot":
-                click.echo(f"\n[{f.level}] {f.title} {f.when()}\n  {f.text}")
+                # sentences quote values from the data (versions, names): one line each
+                title, text = one_line(f.title, 4000), one_line(f.text, 4000)
+                click.echo(f"\n[{f.level}] {title} {f.when()}\n  {text}")
                 if f.explanation:
-                    click.echo(f"  Explained: {f.explanation}")
+                    click.echo(f"  Explained: {one_line(f.explanation, 4000)}")
         click.echo(f"\n{result.provenance.summary()}", err=True)
 
 
@@ -444,30 +537,40 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 def serve(notebook: str | None, port: int, no_browser: bool) -> None:
     """Serve the apps with Voilà on 127.0.0.1 (all of them, or NOTEBOOK); the demo data is
-    generated first if needed."""
-    import subprocess
+    generated first if needed. The page can drive the widgets, never run code (see
+    ``workbench/serve.py``)."""
+    import os
 
     with _errors():
+        available = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+        if notebook is not None and notebook not in available:
+            raise InvalidInputError(f"no app {notebook!r}; available: {', '.join(available)}")
         target = NOTEBOOKS if notebook is None else NOTEBOOKS / notebook
-        if not target.exists() or (notebook is not None and target.suffix != ".ipynb"):
-            available = ", ".join(sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
-            raise InvalidInputError(f"no app {notebook!r}; available: {available or 'none'}")
         bar = Spinner(True, "preparing the demo data")
         DemoSource(progress=bar).ensure()
         bar.close()
         args = [
             sys.executable,
+            "-P",  # not the current directory on sys.path: a voila.py there would be imported
             "-m",
-            "voila",
+            "workbench.serve",
             str(target),
             f"--port={port}",
+            "--Voila.port_retries=0",  # the URL printed below is the one served, or an error
             "--Voila.ip=127.0.0.1",
             "--strip_sources=True",
+            "--show_tracebacks=False",
+            # A kernel per app is started and runs its notebook before anyone asks: the
+            # page then shows the drawn app at once (measured: benchmarks/bench_app.py).
+            "--preheat_kernel=True",
+            "--pool_size=1",
         ]
         if no_browser:
             args.append("--no-browser")
         click.echo(f"serving {target.name} on http://127.0.0.1:{port}/ (Ctrl+C to stop)", err=True)
-        sys.exit(subprocess.call(args))
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os.execv(sys.executable, args)  # Voilà replaces this process: stopping it stops Voilà
 
 
 if __name__ == "__main__":

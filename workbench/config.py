@@ -11,18 +11,26 @@ from pathlib import Path
 
 import platformdirs
 
+from workbench.errors import InvalidInputError
+
 APP = "pypi-workbench"
 CACHE_DIR_ENV = "WORKBENCH_CACHE_DIR"
 DATA_DIR_ENV = "WORKBENCH_DATA_DIR"
 TTL_ENV = "WORKBENCH_CACHE_TTL_MINUTES"
 BIGQUERY_ENDPOINT_ENV = "WORKBENCH_BIGQUERY_ENDPOINT"
 MAX_BYTES_ENV = "WORKBENCH_MAX_BYTES_BILLED"
+BIGQUERY_TIMEOUT_ENV = "WORKBENCH_BIGQUERY_TIMEOUT"
+BIGQUERY_DEADLINE_ENV = "WORKBENCH_BIGQUERY_DEADLINE"
 
 #: On-demand price of BigQuery queries, USD per TiB processed.
 PRICE_PER_TIB = 6.25
 #: Refuse queries estimated above this unless the user raises it (100 GiB ≈ $0.61).
 DEFAULT_MAX_BYTES = 100 * 2**30
 DEFAULT_TTL = dt.timedelta(hours=1)
+#: Seconds one HTTP request to BigQuery may stay silent before it counts as failed.
+DEFAULT_BIGQUERY_TIMEOUT = 60.0
+#: Seconds of retrying (transient errors only) per BigQuery call, and of waiting for a job.
+DEFAULT_BIGQUERY_DEADLINE = 600.0
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
@@ -47,3 +55,27 @@ def cache_ttl() -> dt.timedelta:
 def max_bytes_billed() -> int:
     env = os.environ.get(MAX_BYTES_ENV)
     return int(env) if env else DEFAULT_MAX_BYTES
+
+
+def _seconds(name: str, default: float) -> float:
+    env = os.environ.get(name, "").strip()
+    if not env:
+        return default
+    try:
+        value = float(env)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise InvalidInputError(f"{name} must be a positive number of seconds, not {env[:20]!r}")
+    return value
+
+
+def bigquery_timeout() -> float:
+    """Seconds one BigQuery HTTP request may take to answer (``WORKBENCH_BIGQUERY_TIMEOUT``)."""
+    return _seconds(BIGQUERY_TIMEOUT_ENV, DEFAULT_BIGQUERY_TIMEOUT)
+
+
+def bigquery_deadline() -> float:
+    """Seconds of retries per BigQuery call and of waiting per job
+    (``WORKBENCH_BIGQUERY_DEADLINE``)."""
+    return _seconds(BIGQUERY_DEADLINE_ENV, DEFAULT_BIGQUERY_DEADLINE)

@@ -9,7 +9,7 @@ instead of being passed on.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from workbench.errors import InvalidInputError
 
@@ -36,7 +36,7 @@ def normalize(name: str) -> str:
         raise InvalidInputError(
             f"the package name is {len(stripped)} characters long; PyPI names are shorter"
         )
-    if not stripped.isascii() or not _VALID.match(stripped):
+    if not stripped.isascii() or not _VALID.fullmatch(stripped):
         raise InvalidInputError(
             f"{_shown(stripped)} is not a valid package name "
             "(letters, digits, '.', '_' and '-', starting and ending with a letter or digit)"
@@ -45,7 +45,14 @@ def normalize(name: str) -> str:
 
 
 def normalize_all(names: Iterable[str]) -> tuple[str, ...]:
-    """Normalise, de-duplicate and sort a collection of names."""
+    """Normalise, de-duplicate and sort a collection of names (one name is a collection of
+    one, never a collection of letters)."""
+    if isinstance(names, str):
+        names = [names]
+    elif isinstance(names, bytes | bytearray | Mapping) or not isinstance(names, Iterable):
+        raise InvalidInputError(
+            f"package names must be text or a list of texts, not {type(names).__name__}"
+        )
     result = tuple(sorted({normalize(n) for n in names}))
     if not result:
         raise InvalidInputError("no package name was given")

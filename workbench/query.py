@@ -25,11 +25,18 @@ def utc_today() -> dt.date:
 
 
 def parse_day(value: str | dt.date, *, what: str = "date") -> dt.date:
-    """Parse ``YYYY-MM-DD`` (or pass a date through) with a clear error."""
+    """Parse ``YYYY-MM-DD`` (or pass a date through) with a clear error.
+
+    A timezone-aware datetime is the UTC day it falls on (days are UTC days everywhere).
+    """
     if isinstance(value, dt.datetime):
-        return value.date()
+        return value.astimezone(dt.UTC).date() if value.tzinfo is not None else value.date()
     if isinstance(value, dt.date):
         return value
+    if not isinstance(value, str):
+        raise InvalidInputError(
+            f"the {what} must be a date or text like 2024-05-31, not {type(value).__name__}"
+        )
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
@@ -68,6 +75,11 @@ class DayRange:
 
     @classmethod
     def last_days(cls, days: int, *, end: dt.date | None = None) -> DayRange:
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+            raise InvalidInputError(
+                f"the number of days must be a whole number from 1 to {MAX_DAYS}, "
+                f"not {str(days)[:30]!r}"
+            )
         last = end or utc_today()
         return cls.checked(last - dt.timedelta(days=days - 1), last)
 
@@ -106,8 +118,6 @@ class RollupQuery:
         *,
         today: dt.date | None = None,
     ) -> RollupQuery:
-        if isinstance(projects, str):
-            projects = [projects]
         names = None if projects is None else normalize_all(projects)
         return cls(names, DayRange.parse(start, end, today=today))
 

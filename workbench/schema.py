@@ -257,7 +257,11 @@ DEPENDENTS: dict[str, Any] = {
     "requirement": pl.String,
 }
 
+#: Every package of a local source with its downloads (the app's package list).
+NAMES: dict[str, Any] = {"project": pl.String, "downloads": pl.Int64}
+
 ROLLUP_SCHEMAS: dict[str, dict[str, Any]] = {
+    "names": NAMES,
     "downloads": DOWNLOADS_ROLLUP,
     "fingerprints": FINGERPRINTS_ROLLUP,
     "releases": RELEASES,

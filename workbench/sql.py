@@ -60,9 +60,9 @@ class Param:
 
 def table_name(name: str) -> str:
     """Validate a ``project.dataset.table`` identifier and quote it."""
-    if not _TABLE.match(name):
+    if not isinstance(name, str) or not _TABLE.fullmatch(name):
         raise InvalidInputError(
-            f"{name[:80]!r} is not a BigQuery table name like project.dataset.table"
+            f"{str(name)[:80]!r} is not a BigQuery table name like project.dataset.table"
         )
     return f"`{name}`"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import cast
 
 import altair as alt
@@ -90,12 +91,16 @@ def stacked_share(
                 alt.Tooltip("downloads:Q", format=","),
             ],
         )
-        .transform_calculate(rank=f"indexof({order!r}, datum['{by}'])")
+        # values come from the data: JSON literals are exact in Vega's expression language
+        # (Python's repr is not, e.g. for "\U000e0001")
+        .transform_calculate(rank=f"indexof({json.dumps(order)}, datum[{json.dumps(by)}])")
     )
     if highlight is not None:
         chart = chart.encode(
             opacity=alt.condition(
-                f"datum['{by}'] == {highlight!r}", alt.value(1.0), alt.value(0.55)
+                f"datum[{json.dumps(by)}] == {json.dumps(highlight)}",
+                alt.value(1.0),
+                alt.value(0.55),
             )
         )
     subtitle = f"per {period}" + (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,6 +14,9 @@ from workbench.query import RollupQuery
 
 #: The rollup kinds fetched per query, in order.
 KINDS: tuple[str, ...] = ("downloads", "fingerprints")
+
+#: Called with a short line on each step of a long computation.
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)

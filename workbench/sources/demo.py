@@ -76,6 +76,11 @@ class DemoSource:
     def rollup(self, kind: str, query: RollupQuery) -> pl.LazyFrame:
         return self._parquet.rollup(kind, query)
 
+    def compute(
+        self, kinds: list[str], query: RollupQuery, progress: Progress | None = None
+    ) -> dict[str, pl.DataFrame]:
+        return self._parquet.compute(kinds, query, progress)
+
     def estimate(self, query: RollupQuery) -> CostEstimate | None:
         return None
 
@@ -87,6 +92,9 @@ class DemoSource:
 
     def project_names(self) -> list[str]:
         return self._parquet.project_names()
+
+    def names(self) -> pl.LazyFrame:
+        return self._parquet.names()
 
     def ground_truth(self) -> pl.DataFrame:
         """The labelled scenarios of this dataset."""

@@ -4,6 +4,12 @@ A *dataset directory* holds ``file_downloads/`` (one or more Parquet files)
 and optionally ``distribution_metadata.parquet``; any other file, directory or
 glob is read as download rows only. Everything is lazy: ``scan_parquet`` with
 the project and timestamp filters pushed down.
+
+Untrusted files: every file must be readable Parquet in the download-log layout
+(an error names the first that is not); files of different but valid layouts
+(nested and flattened, other timestamp units or time zones) are read each in its
+own layout and combined; rows without a project or a timestamp are left out of
+every count and counted in :meth:`ParquetSource.caveats`.
 """
 
 from __future__ import annotations
@@ -19,30 +25,40 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workbench.errors import DataSchemaError, InvalidInputError
+from workbench import ingest
+from workbench.errors import DataSchemaError, InvalidInputError, WorkbenchError
+from workbench.ingest import Chunk
 from workbench.metadata import dependents_from_files, releases_from_files
 from workbench.query import RollupQuery
 from workbench.rollup import canonical, downloads_rollup, fingerprints_rollup
 from workbench.schema import DEPENDENTS, RELEASES
-from workbench.sources.base import CostEstimate
+from workbench.sources.base import CostEstimate, Progress
 
 DOWNLOADS_DIR = "file_downloads"
 METADATA_FILE = "distribution_metadata.parquet"
+#: Rows that can be counted: a project and a timestamp (the others are in the caveats).
+_COUNTED = pl.col("project").is_not_null() & pl.col("timestamp").is_not_null()
 
 
 def resolve_files(location: str | Path) -> list[Path]:
     """A file, a directory (searched recursively) or a glob → sorted Parquet files."""
     text = str(location)
-    path = Path(text).expanduser()
-    if any(ch in text for ch in "*?["):
-        files = sorted(Path(p) for p in glob.glob(text, recursive=True))
-    elif path.is_dir():
-        files = sorted(path.rglob("*.parquet"))
-    elif path.is_file():
-        files = [path]
-    else:
-        raise InvalidInputError(f"no such file or directory: {text[:200]}")
-    files = [f for f in files if f.is_file()]
+    try:
+        path = Path(text).expanduser()
+        if any(ch in text for ch in "*?["):
+            files = sorted(Path(p) for p in glob.glob(text, recursive=True))
+        elif path.is_dir():
+            files = sorted(path.rglob("*.parquet"))
+        elif path.is_file():
+            files = [path]
+        else:
+            raise InvalidInputError(f"no such file or directory: {text[:200]}")
+        files = [f for f in files if f.is_file()]
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, WorkbenchError):
+            raise
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise InvalidInputError(f"cannot read {text[:200]}: {reason}") from None
     if not files:
         raise InvalidInputError(f"no Parquet files found at {text[:200]}")
     return files
@@ -64,7 +80,7 @@ class ParquetSource:
 
     def __init__(self, location: str | Path, *, metadata: str | Path | None = None) -> None:
         root = Path(str(location)).expanduser()
-        if root.is_dir() and (root / DOWNLOADS_DIR).is_dir():
+        if _is_dataset(root):
             self._downloads = resolve_files(root / DOWNLOADS_DIR)
             default_meta = root / METADATA_FILE
             metadata = metadata or (default_meta if default_meta.exists() else None)
@@ -89,12 +105,121 @@ class ParquetSource:
     def describe(self) -> str:
         return f"Parquet files at {self.location} ({len(self._downloads)} file(s))"
 
-    def _rows(self) -> pl.LazyFrame:
+    @cached_property
+    def _layouts(self) -> list[tuple[pl.Schema, list[Path]]]:
+        """The download files grouped by identical schema (most exports: one group)."""
+        groups: dict[str, tuple[pl.Schema, list[Path]]] = {}
+        for file in self._downloads:
+            try:
+                schema = pl.scan_parquet(file).collect_schema()
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                raise DataSchemaError(
+                    f"{file.name} cannot be scanned as Parquet ({_first_line(exc)})"
+                ) from None
+            groups.setdefault(repr(list(schema.items())), (schema, []))[1].append(file)
+        return list(groups.values())
+
+    def _where(self, files: list[Path]) -> str:
+        if len(self._layouts) == 1:
+            return f"the Parquet data at {self.location}"
+        return f"{files[0].name} (in {self.location})"
+
+    def _layout_rows(self, scan: pl.LazyFrame, schema: pl.Schema, where: str) -> pl.LazyFrame:
+        """Rows of one layout in canonical columns (see :func:`workbench.rollup.canonical`),
+        with timestamps as UTC microseconds and ``ci_raw`` as booleans."""
+        if "downloads" in schema and "timestamp" not in schema:
+            raise DataSchemaError(
+                f"{where} looks like a rollup (it has a downloads column); the source reads "
+                "raw download rows, one per download, in the file_downloads layout"
+            )
         try:
-            scan = pl.scan_parquet(self._downloads)
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            raise DataSchemaError(f"the Parquet files cannot be scanned ({exc})") from None
-        return canonical(scan, where=f"the Parquet data at {self.location}")
+            rows = canonical(scan, where=where)
+        except DataSchemaError as exc:
+            if where in str(exc):
+                raise
+            raise DataSchemaError(f"{where}: {exc}") from None
+        return rows.with_columns(
+            pl.col("timestamp").dt.cast_time_unit("us"), pl.col("ci_raw").cast(pl.Boolean)
+        )
+
+    def _all_rows(self) -> pl.LazyFrame:
+        """Every row in canonical columns, one scan per layout."""
+        frames = []
+        for schema, files in self._layouts:
+            where = self._where(files)
+            try:
+                scan = pl.scan_parquet(files)
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                raise DataSchemaError(f"{where} cannot be scanned ({_first_line(exc)})") from None
+            frames.append(self._layout_rows(scan, schema, where))
+        return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+
+    @cached_property
+    def _layout_of(self) -> dict[Path, tuple[pl.Schema, list[Path]]]:
+        return {file: (schema, files) for schema, files in self._layouts for file in files}
+
+    def _read_chunk(self, chunk: Chunk) -> pl.LazyFrame:
+        """The countable rows of one chunk (see :mod:`workbench.ingest`)."""
+        schema, files = self._layout_of[chunk.file]
+        scan = pl.scan_parquet(chunk.file).slice(chunk.offset, chunk.rows)
+        return self._layout_rows(scan, schema, self._where(files)).filter(_COUNTED)
+
+    def compute(
+        self, kinds: list[str], query: RollupQuery, progress: Progress | None = None
+    ) -> dict[str, pl.DataFrame]:
+        """Both rollups, chunk by chunk in bounded memory (see :mod:`workbench.ingest`)."""
+        self._all_rows()  # every layout is checked before anything is read
+
+        try:
+            downloads, fingerprints = ingest.rollups(
+                ingest.plan(self._downloads, query), self._read_chunk, query, progress=progress
+            )
+        except (OSError, pl.exceptions.PolarsError, pa.ArrowException) as exc:
+            raise DataSchemaError(
+                f"the Parquet data at {self.location} cannot be read ({_first_line(exc)})"
+            ) from None
+        found = {"downloads": downloads, "fingerprints": fingerprints}
+        return {kind: found[kind] for kind in kinds}
+
+    def _rows(self) -> pl.LazyFrame:
+        """The rows that can be counted: a project and a timestamp (see :meth:`caveats`)."""
+        return self._counted_rows
+
+    @cached_property
+    def _counted_rows(self) -> pl.LazyFrame:
+        # One plan object for every rollup: collected together (``data.load``), Polars
+        # recognises the shared scan and reads the files once for both rollups.
+        return self._all_rows().filter(_COUNTED)
+
+    def caveats(self) -> list[str]:
+        """What the numbers leave out of this data, in words (shown with the provenance)."""
+        return list(self._caveats)
+
+    @cached_property
+    def _caveats(self) -> tuple[str, ...]:
+        dropped = ingest.null_rows(self._downloads, ("project", "timestamp"))
+        try:
+            dropped = (
+                dropped
+                if dropped is not None
+                else (
+                    self._all_rows()
+                    .select((pl.col("project").is_null() | pl.col("timestamp").is_null()).sum())
+                    .collect()
+                    .item()
+                )
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise DataSchemaError(
+                f"the Parquet data at {self.location} cannot be read ({_first_line(exc)})"
+            ) from None
+        if not dropped:
+            return ()
+        return (
+            f"{dropped:,} row{'s' if dropped != 1 else ''} of the Parquet data "
+            f"{'have' if dropped != 1 else 'has'} no project or no timestamp and "
+            f"{'are' if dropped != 1 else 'is'} left out of every count",
+        )
 
     def rollup(self, kind: str, query: RollupQuery) -> pl.LazyFrame:
         rows = self._rows()
@@ -134,19 +259,33 @@ class ParquetSource:
         return dependents_from_files(files.filter(pl.col("upload_time") >= cutoff), projects)
 
     def project_names(self) -> list[str]:
-        return self._names
-
-    @cached_property
-    def _names(self) -> list[str]:
         """Package names, most downloaded first (suggestions list the likely ones first)."""
         try:
-            frame = (
-                pl.scan_parquet(self._downloads)
-                .group_by("project")
-                .len()
-                .sort(["len", "project"], descending=[True, False])
-                .collect()
-            )
+            frame = self.names().collect()
         except (OSError, pl.exceptions.PolarsError):
             return []
-        return frame["project"].drop_nulls().to_list()
+        return frame["project"].to_list()
+
+    def names(self) -> pl.LazyFrame:
+        """Every package with its downloads, most downloaded first (``data.project_names``
+        caches it: reading it scans the whole ``project`` column)."""
+        return (
+            pl.scan_parquet(self._downloads)
+            .group_by("project")
+            .agg(downloads=pl.len().cast(pl.Int64))
+            .drop_nulls("project")
+            .sort(["downloads", "project"], descending=[True, False])
+        )
+
+
+def _is_dataset(root: Path) -> bool:
+    """A dataset directory (``file_downloads/`` inside); False for anything unreadable."""
+    try:
+        return root.is_dir() and (root / DOWNLOADS_DIR).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -6,6 +6,7 @@ or a path / glob of Parquet files.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from workbench.demo import DemoConfig
@@ -15,6 +16,10 @@ from workbench.sources.bigquery import BigQuerySource, Confirm
 from workbench.sources.demo import DemoSource
 from workbench.sources.parquet import ParquetSource
 
+#: A Google Cloud project id (optionally domain-scoped, ``example.com:my-project``).
+_BILLING_PROJECT = re.compile(r"(?:[a-z0-9][a-z0-9.-]*:)?[a-z][a-z0-9-]{0,62}")
+_MAX_SEED_DIGITS = 19
+
 
 def open_source(
     spec: str = "demo",
@@ -23,16 +28,29 @@ def open_source(
     confirm: Confirm | None = None,
     data_dir: str | Path | None = None,
 ) -> Source:
+    if not isinstance(spec, str):
+        raise InvalidInputError(f"a source must be text, not {type(spec).__name__}")
     text = spec.strip()
     kind, _, arg = text.partition(":")
     if kind == "demo":
-        if arg and not arg.isdigit():
-            raise InvalidInputError(f"the demo seed must be a number, not {arg[:20]!r}")
+        if arg and not (arg.isascii() and arg.isdigit() and len(arg) <= _MAX_SEED_DIGITS):
+            raise InvalidInputError(
+                f"the demo seed must be a number (digits 0-9, at most {_MAX_SEED_DIGITS}), "
+                f"not {arg[:20]!r}"
+            )
         return DemoSource(DemoConfig.from_env(int(arg) if arg else None), data_dir=data_dir)
     if kind == "bigquery":
+        if arg and not _BILLING_PROJECT.fullmatch(arg):
+            raise InvalidInputError(
+                f"{arg[:40]!r} is not a Google Cloud project id (lowercase letters, digits, '-')"
+            )
         return BigQuerySource(
             billing_project=arg or None, max_bytes_billed=max_bytes_billed, confirm=confirm
         )
     if kind == "parquet":
-        text = arg
+        text = arg.strip()
+    if not text:
+        raise InvalidInputError(
+            "the source is empty; give demo, demo:SEED, bigquery[:PROJECT] or a Parquet path"
+        )
     return ParquetSource(text)

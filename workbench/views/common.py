@@ -11,7 +11,9 @@ from typing import Any
 
 import ipywidgets as w
 
-from workbench.errors import NotConfirmedError, WorkbenchError
+from workbench.breakdowns import UNKNOWN
+from workbench.errors import InvalidInputError, NotConfirmedError, WorkbenchError, redact
+from workbench.query import DayRange
 from workbench.signals.findings import Finding
 from workbench.signals.summary import Summary
 from workbench.sources.base import Source
@@ -58,6 +60,13 @@ def default_range(source: Source, days: int) -> tuple[dt.date, dt.date]:
     return first, last
 
 
+def picked_days(start: dt.date | None, end: dt.date | None) -> DayRange:
+    """The range of two date pickers (either may have been cleared), checked."""
+    if start is None or end is None:
+        raise InvalidInputError("choose both a start and an end date")
+    return DayRange.checked(start, end)
+
+
 def findings_html(summary: Summary | None, findings: list[Finding]) -> str:
     """The findings panel: the summary first, then each fired finding in plain words."""
     if summary is None:
@@ -89,20 +98,26 @@ def shown_errors(target: w.HTML, on_error: Callable[[], None] | None = None) -> 
     try:
         yield
     except NotConfirmedError as exc:
-        target.value = message(str(exc), kind="info")
+        target.value = message(redact(str(exc)), kind="info")
         if on_error:
             on_error()
     except WorkbenchError as exc:
-        target.value = message(str(exc))
+        target.value = message(redact(str(exc)))
         if on_error:
             on_error()
     except Exception as exc:
         last = traceback.extract_tb(exc.__traceback__)[-1:]
         where = f" ({last[0].name})" if last else ""
-        target.value = message(f"Unexpected error {type(exc).__name__}{where}: {str(exc)[:300]}")
+        target.value = message(
+            f"Unexpected error {type(exc).__name__}{where}: {redact(str(exc))[:300]}"
+        )
         if on_error:
             on_error()
 
 
 def options(values: list[Any]) -> list[tuple[str, Any]]:
-    return [("(all)", None)] + [(str(v) if v is not None else "(unknown)", v) for v in values]
+    """Drop-down choices: "(all)" (no filter), then each value; a missing value is offered
+    as :data:`~workbench.breakdowns.UNKNOWN`, which keeps the downloads without it."""
+    return [("(all)", None)] + [
+        (str(v), v) if v is not None else (UNKNOWN, UNKNOWN) for v in values
+    ]

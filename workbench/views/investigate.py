@@ -20,7 +20,7 @@ from workbench import breakdowns as b
 from workbench import charts, data
 from workbench.analysis import Analysis, analyze
 from workbench.cache import Cache
-from workbench.errors import InvalidInputError
+from workbench.errors import InvalidInputError, NoMatchError
 from workbench.query import RollupQuery
 from workbench.signals.fingerprint import share_against_limit
 from workbench.sources import open_source
@@ -68,7 +68,8 @@ class InvestigateApp:
         self._clients: alt.TopLevelMixin | None = None
         self._compare_daily: pl.DataFrame | None = None
         self._compare_rows: pl.LazyFrame | None = None
-        names = self.source.project_names()
+        self._rows = pl.LazyFrame()  # the package's rollup rows, cut once per load
+        names = data.project_names(self.source, self.cache)
         first, last = default_range(self.source, days)
         self.package = w.Combobox(
             value=package or (names[0] if names else ""),
@@ -167,7 +168,7 @@ class InvestigateApp:
         """Switch source (demo, Parquet, BigQuery); on an error the current source stays."""
         with shown_errors(self.status):
             source = open_source(change["new"] or "demo", confirm=self._confirm)
-            names = source.project_names()  # reads the files: a bad path fails here, clearly
+            names = data.project_names(source, self.cache)  # a bad path fails here, clearly
             self.source = source
             self.header.value = self._source_label()
             self.package.options = names[:5000]
@@ -200,6 +201,10 @@ class InvestigateApp:
         with shown_errors(self.status):
             self._load_compare()
             self.redraw()
+            if self.analysis is not None:  # replace an earlier error about the comparison
+                other = (self.compare.value or "").strip()
+                what = f"compared with {other}" if other else "no comparison"
+                self.status.value = message(f"{self.project}: {what}.", kind="ok")
 
     def _step(self, value: int, text: str) -> None:
         self.progress.value = value
@@ -225,10 +230,14 @@ class InvestigateApp:
             )
             summary = analysis.summary_of(name)
             if summary is None or summary.downloads == 0:
-                close = data.suggestions(self.source, name)
+                close = data.suggestions(self.source, name, cache=self.cache)
                 hint = f" Did you mean {', '.join(close)}?" if close else ""
                 raise InvalidInputError(f"No downloads of {name} in {query.days}.{hint}")
             self.analysis = analysis
+            # Every redraw filters these, not the peers' rollup: on a 100 M-row dataset the
+            # context holds ~5,000 packages and re-cutting one from it cost every click.
+            self._rows = analysis.context.downloads.filter(pl.col("project") == name)
+            self._rows = self._rows.collect().lazy()
             self._step(3, "Drawing…")
             self._load_compare()
             self._clients = self._client_chart(analysis, name)
@@ -331,6 +340,7 @@ class InvestigateApp:
         view = _View(
             self.analysis,
             self.project,
+            self._rows,
             self.current_filters(),
             self._compare_rows,
             self._compare_daily,
@@ -372,6 +382,18 @@ class InvestigateApp:
             f"Drill-down: <b>{esc(filters.describe())}</b> — charts show only these downloads "
             f"(findings describe the whole package). Use 'Clear filters' to remove.</div>"
         )
+        try:
+            b.require_match(self._rows, filters)
+        except NoMatchError as exc:  # say so, rather than draw empty (or stale) charts
+            self.filter_bar.value = (
+                "<div class='wb-filters wb-no-match' "
+                "style='background:#FCE8E6;padding:.3em .6em;border-radius:.3em'>"
+                f"{esc(str(exc))}. The charts are hidden; change the drill-down or use "
+                "'Clear filters'.</div>"
+            )
+            self.tabs.layout.display = "none"
+            return
+        self.tabs.layout.display = None
         tabs = list(self.charts)
         if not tabs or (self._clients is None) == ("Clients" in tabs):
             self._rebuild_all()
@@ -412,13 +434,14 @@ class _View:
         self,
         analysis: Analysis,
         name: str,
+        rows: pl.LazyFrame,
         filters: b.Filters,
         compare_rows: pl.LazyFrame | None,
         compare_daily: pl.DataFrame | None,
     ) -> None:
         ctx = analysis.context
         self.analysis, self.name, self.filters, self.days = analysis, name, filters, ctx.days
-        self.mine = filters.apply(ctx.downloads.filter(pl.col("project") == name))
+        self.mine = filters.apply(rows)
         self.clean = b.Filters(without_mirrors=True).apply(self.mine)
         self.releases = ctx.releases.filter(pl.col("project") == name)
         self.compare_rows, self.compare_daily = compare_rows, compare_daily

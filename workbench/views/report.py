@@ -7,13 +7,14 @@ from typing import Any
 
 import ipywidgets as w
 
+from workbench import data
 from workbench.analysis import analyze
 from workbench.cache import Cache
 from workbench.query import RollupQuery
 from workbench.report import build
 from workbench.sources import open_source
 from workbench.sources.base import Source
-from workbench.views.common import default_range, esc, message, shown_errors
+from workbench.views.common import default_range, esc, message, picked_days, shown_errors
 
 
 class ReportApp:
@@ -26,7 +27,7 @@ class ReportApp:
     ) -> None:
         self.cache = cache or Cache()
         self.source = open_source(source) if isinstance(source, str) else source
-        names = self.source.project_names()
+        names = data.project_names(self.source, self.cache)
         first, last = default_range(self.source, days)
         self.package = w.Combobox(
             value=package or (names[0] if names else ""),
@@ -62,7 +63,8 @@ class ReportApp:
         self.document.value = ""
         self.download.value = ""
         with shown_errors(self.status):
-            query = RollupQuery.of(self.package.value, self.start.value, self.end.value)
+            days = picked_days(self.start.value, self.end.value)
+            query = RollupQuery.of(self.package.value, days.start, days.end)
             name = query.projects[0] if query.projects else ""
             analysis = analyze(self.source, query, cache=self.cache)
             html = build(analysis, name)

@@ -14,11 +14,18 @@ from workbench import charts
 from workbench.analysis import Analysis, analyze
 from workbench.cache import Cache
 from workbench.evaluation import evaluate_against
-from workbench.query import DayRange, RollupQuery
+from workbench.query import RollupQuery
 from workbench.sources import open_source
 from workbench.sources.base import Source
 from workbench.sources.demo import DemoSource
-from workbench.views.common import badge, default_range, esc, message, shown_errors
+from workbench.views.common import (
+    badge,
+    default_range,
+    esc,
+    message,
+    picked_days,
+    shown_errors,
+)
 from workbench.views.investigate import EMBED, InvestigateApp
 
 SORTS = {"suspicion": ("score", True), "downloads": ("downloads", True), "name": ("project", False)}
@@ -94,7 +101,7 @@ class ResearchApp:
             "Scanning every package… (the first scan computes the rollups)", kind="info"
         )
         with shown_errors(self.status):
-            query = RollupQuery(None, DayRange.checked(self.start.value, self.end.value))
+            query = RollupQuery(None, picked_days(self.start.value, self.end.value))
             self.analysis = analyze(self.source, query, cache=self.cache)
             flagged = sum(s.flagged for s in self.analysis.summaries)
             self.status.value = message(

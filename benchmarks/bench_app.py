@@ -1,0 +1,152 @@
+"""The Investigate app in headless Chromium: navigation → charts drawn, and one drill-down.
+
+Run: ``.venv/bin/python benchmarks/bench_app.py [--runs N]`` (needs Debian's Chromium at
+``/usr/bin/chromium`` or ``$WORKBENCH_CHROMIUM``; ``make test`` installs it).
+
+``workbench serve`` is started on a free port over the default demo data with a fresh cache.
+The first navigation fills the cache (reported apart); then N navigations, each with a new
+kernel (Voilà starts one per page), are timed:
+
+* **first chart**: navigation → the Volume chart's marks are in the page;
+* **every chart**: then each tab opened in turn until its chart's marks are in the page;
+* **drill-down**: "Installer = uv" chosen → the visible chart redrawn (its SVG changed).
+
+Printed: each run and the medians. Every request that would leave 127.0.0.1 is blocked, as
+a user without internet would be. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("workbench serve exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("workbench serve did not start")
+
+
+def _page(browser: Any) -> Any:
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.route(
+        "**/*",
+        lambda r: r.continue_() if r.request.url.startswith("http://127.0.0.1") else r.abort(),
+    )
+    return page
+
+
+def _visible_svg(page: Any) -> str:
+    return str(
+        page.evaluate(
+            "() => { const s = [...document.querySelectorAll('.widget-tab-contents "
+            ".vega-embed svg')].find(e => e.getBoundingClientRect().width > 0); "
+            "return s ? s.outerHTML : ''; }"
+        )
+    )
+
+
+def _one_run(browser: Any, url: str) -> dict[str, float]:
+    page = _page(browser)
+    began = time.perf_counter()
+    page.goto(url, timeout=180_000)
+    page.wait_for_selector(".vega-embed svg .mark-line", timeout=180_000)
+    first = time.perf_counter() - began
+    tabs = page.locator(".lm-TabBar-tab")
+    for i in range(tabs.count()):
+        tabs.nth(i).click()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.widget-tab-contents .vega-embed svg')]"
+            ".some(e => e.getBoundingClientRect().width > 0 && e.querySelector('[class*=mark-]'))",
+            timeout=60_000,
+        )
+    every = time.perf_counter() - began
+    tabs.nth(0).click()
+    page.wait_for_timeout(300)
+    before = _visible_svg(page)
+    clicked = time.perf_counter()
+    page.locator(".widget-dropdown:has(label:text('Installer')) select").select_option(label="uv")
+    page.wait_for_function(
+        "(before) => { const s = [...document.querySelectorAll("
+        "'.widget-tab-contents .vega-embed svg')].find(e => e.getBoundingClientRect().width > 0);"
+        " return s && s.outerHTML !== before && s.querySelector('.mark-line'); }",
+        arg=before,
+        timeout=60_000,
+    )
+    redraw = time.perf_counter() - clicked
+    page.close()
+    return {"first": first, "every": every, "redraw": redraw}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    workbench = str(Path(sys.executable).with_name("workbench"))
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "WORKBENCH_CACHE_DIR": str(Path(tmp) / "cache")}
+        log = (Path(tmp) / "voila.log").open("w")
+        proc = subprocess.Popen(
+            [workbench, "serve", "--no-browser", f"--port={port}"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_port(port, proc)
+            url = f"http://127.0.0.1:{port}/voila/render/01_investigate.ipynb"
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                first = _one_run(browser, url)
+                print(
+                    f"cache empty: first chart {first['first']:.1f} s, every chart "
+                    f"{first['every']:.1f} s"
+                )
+                runs = [_one_run(browser, url) for _ in range(args.runs)]
+                browser.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    for i, r in enumerate(runs, 1):
+        print(
+            f"run {i}: first chart {r['first']:.2f} s, every chart {r['every']:.2f} s, "
+            f"drill-down redraw {r['redraw']:.2f} s"
+        )
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    print(
+        f"median of {len(runs)} (kernel start included, cache warm): first chart "
+        f"{med['first']:.2f} s, every chart {med['every']:.2f} s, drill-down redraw "
+        f"{med['redraw']:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""Ingest: raw Parquet in the BigQuery layout → both rollups, against DuckDB, same run.
+
+Run: ``.venv/bin/python benchmarks/bench_ingest.py [--sizes 1M,10M,100M] [--data-dir DIR]``.
+
+For each size, each engine runs in its own fresh process (so its peak memory is its own):
+
+* **workbench**: ``data.load`` on a ``ParquetSource`` for every package and the whole range —
+  the product's path (Polars streaming engine, the downloads rollup and the top-100
+  fingerprint rollup, written to a fresh cache);
+* **duckdb**: the same two aggregations in DuckDB SQL on the same files, results
+  materialised in memory (``to_arrow_table``), on the same number of threads.
+
+Printed: seconds, raw rows per second, peak resident memory, and the time ratio
+workbench / duckdb (≤ 1.0 means we are at least as fast). Both answers are checked to have
+the same number of rollup rows and the same download total. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import datasets
+
+from workbench.schema import FINGERPRINT_SEPARATOR, FINGERPRINT_TOP_K
+
+DUCKDB_DOWNLOADS = """
+SELECT project, CAST(timestamp AS DATE) AS date, file.version AS version,
+  file.type AS file_type, details.installer.name AS installer,
+  NULLIF(regexp_extract(details.python, '^([0-9]+\\.[0-9]+)', 1), '') AS python,
+  details.system.name AS system, country_code AS country,
+  coalesce(details.ci, false) AS ci, count(*) AS downloads
+FROM read_parquet($files)
+WHERE timestamp >= $start AND timestamp < $end
+GROUP BY ALL
+"""
+
+DUCKDB_FINGERPRINTS = f"""
+WITH per_client AS (
+  SELECT project, CAST(timestamp AS DATE) AS date,
+    concat_ws('{FINGERPRINT_SEPARATOR}',
+      coalesce(details.installer.name, ''), coalesce(details.installer.version, ''),
+      coalesce(details.python, ''), coalesce(details.implementation.name, ''),
+      coalesce(details.system.name, ''), coalesce(details.system.release, ''),
+      coalesce(details.distro.name, ''), coalesce(details.distro.version, ''),
+      coalesce(details.cpu, ''), coalesce(country_code, '')) AS fingerprint,
+    count(*) AS downloads
+  FROM read_parquet($files)
+  WHERE timestamp >= $start AND timestamp < $end
+  GROUP BY ALL
+)
+SELECT project, date, fingerprint, downloads,
+  count(*) OVER (PARTITION BY project, date) AS fingerprints
+FROM per_client
+QUALIFY row_number() OVER (PARTITION BY project, date
+  ORDER BY downloads DESC, fingerprint) <= {FINGERPRINT_TOP_K}
+"""
+
+
+def _window(path: Path) -> tuple[str, str]:
+    manifest = json.loads((path / "manifest.json").read_text())
+    return manifest["start"], manifest["end"]
+
+
+def _workbench(path: Path) -> dict[str, float]:
+    from workbench import data
+    from workbench.cache import Cache
+    from workbench.query import DayRange, RollupQuery
+    from workbench.sources.parquet import ParquetSource
+
+    start, end = _window(path)
+    query = RollupQuery(None, DayRange.parse(start, end))
+    with tempfile.TemporaryDirectory() as tmp:
+        rollup = data.load(ParquetSource(path), query, cache=Cache(Path(tmp)))
+        downloads = rollup.downloads.collect()
+        return {
+            "rollup_rows": downloads.height,
+            "total": int(downloads["downloads"].sum()),
+            "fingerprint_rows": rollup.fingerprints.collect().height,
+        }
+
+
+def _duckdb(path: Path) -> dict[str, float]:
+    import datetime as dt
+
+    import duckdb
+    import pyarrow.compute as pc
+
+    start, end = _window(path)
+    files = [str(p) for p in sorted((path / "file_downloads").glob("*.parquet"))]
+    params = {
+        "files": files,
+        "start": dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC),
+        "end": dt.datetime.fromisoformat(end).replace(tzinfo=dt.UTC) + dt.timedelta(days=1),
+    }
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET threads = {os.cpu_count() or 1}")
+    downloads = con.execute(DUCKDB_DOWNLOADS, params).to_arrow_table()
+    fingerprints = con.execute(DUCKDB_FINGERPRINTS, params).to_arrow_table()
+    return {
+        "rollup_rows": downloads.num_rows,
+        "total": int(pc.sum(downloads["downloads"]).as_py()),
+        "fingerprint_rows": fingerprints.num_rows,
+    }
+
+
+def _worker(engine: str, path: Path) -> None:
+    began = time.perf_counter()
+    result = (_workbench if engine == "workbench" else _duckdb)(path)
+    result["seconds"] = time.perf_counter() - began
+    result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def _measure(engine: str, path: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", engine, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1M,10M,100M")
+    parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "PATH"), help=argparse.SUPPRESS)
+    datasets.add_argument(parser)
+    args = parser.parse_args()
+    if args.worker:
+        _worker(args.worker[0], Path(args.worker[1]))
+        return
+    print(
+        f"{'size':>5} {'raw rows':>12} {'engine':>9} {'seconds':>8} {'rows/s':>11} "
+        f"{'peak MiB':>9} {'rollup rows':>12}  ratio"
+    )
+    for size in args.sizes.split(","):
+        path = datasets.dataset(size.strip(), args.data_dir)
+        raw = datasets.rows(path)
+        results = {engine: _measure(engine, path) for engine in ("workbench", "duckdb")}
+        for engine, r in results.items():
+            ratio = results["workbench"]["seconds"] / results["duckdb"]["seconds"]
+            print(
+                f"{size:>5} {raw:>12,} {engine:>9} {r['seconds']:8.2f} "
+                f"{raw / r['seconds']:>11,.0f} {r['peak_mib']:9,.0f} {int(r['rollup_rows']):>12,}"
+                + (f"  {ratio:.2f}" if engine == "workbench" else "")
+            )
+        same = all(
+            results["workbench"][k] == results["duckdb"][k]
+            for k in ("rollup_rows", "total", "fingerprint_rows")
+        )
+        print(f"      same answer (rollup rows, total, fingerprint rows): {same}")
+
+
+if __name__ == "__main__":
+    main()
