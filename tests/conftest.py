@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests import tally
+from tests.faultproxy import FaultyProxy, Loaded, load_public
 from workbench.cache import Cache
 from workbench.demo import DemoConfig, generate
 from workbench.sources.demo import DemoSource
@@ -136,6 +137,20 @@ def bq_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{rest}"
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def public(bq_endpoint: str, small_demo_dir: Path) -> Loaded:
+    """The small demo loaded into the emulator's public tables (once per module)."""
+    return load_public(bq_endpoint, small_demo_dir)
+
+
+@pytest.fixture(scope="module")
+def proxy(bq_endpoint: str) -> Iterator[FaultyProxy]:
+    """A faulty proxy in front of the emulator (no fault until one is injected)."""
+    server = FaultyProxy(bq_endpoint)
+    yield server
+    server.close()
 
 
 def pytest_report_header() -> list[str]:

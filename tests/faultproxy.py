@@ -293,13 +293,14 @@ def _reset(h: _Handler) -> None:
 
 
 # -- the data -----------------------------------------------------------------------------
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A row for ``insert_rows_json``: datetimes as ISO text, recursively."""
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -348,11 +349,11 @@ def load_public(endpoint: str, demo_dir: Path) -> Loaded:
         .head(1500)
     )
     assert rows.height > 200, rows.height
-    errors = client.insert_rows_json(DOWNLOADS, [_jsonable(r) for r in rows.to_dicts()])
+    errors = client.insert_rows_json(DOWNLOADS, [jsonable(r) for r in rows.to_dicts()])
     assert not errors, errors[:3]
     meta = pq.read_table(demo_dir / "distribution_metadata.parquet").to_pylist()
     wanted = [r for r in meta if r["name"].replace("_", "-").lower() in projects]
-    assert not client.insert_rows_json(METADATA, [_jsonable(r) for r in wanted])
+    assert not client.insert_rows_json(METADATA, [jsonable(r) for r in wanted])
     client.close()
     return Loaded(tuple(sorted(projects)), first, first + dt.timedelta(days=7), rows)
 

@@ -25,20 +25,11 @@ from workbench.sources.bigquery import BigQuerySource
 from workbench.sources.parquet import ParquetSource
 
 from .conftest import SMALL
+from .faultproxy import jsonable
 
 DOWNLOADS = "test.pypi.file_downloads"
 METADATA = "test.pypi.distribution_metadata"
 TODAY = dt.date(2026, 11, 25)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +75,10 @@ def loaded(
     pq.write_table(pa.Table.from_pylist(meta_rows, schema=meta.schema), meta_path)
     for lo in range(0, rows.height, 2000):
         errors = client.insert_rows_json(
-            DOWNLOADS, [_jsonable(r) for r in rows.slice(lo, 2000).to_dicts()]
+            DOWNLOADS, [jsonable(r) for r in rows.slice(lo, 2000).to_dicts()]
         )
         assert not errors, errors[:3]
-    assert not client.insert_rows_json(METADATA, [_jsonable(r) for r in meta_rows])
+    assert not client.insert_rows_json(METADATA, [jsonable(r) for r in meta_rows])
     last_day = first_day + dt.timedelta(days=11)
     query = RollupQuery.of([*projects, "not-there"], first_day, last_day, today=TODAY)
     return {

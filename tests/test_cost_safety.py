@@ -7,7 +7,7 @@ bills) all of it. Three layers keep that from happening, each tested here:
 * every SQL builder in :mod:`workbench.sql` that reads the downloads table filters it on the
   ``@start``/``@end`` window (a structural check of the SQL text, independent of the guard);
 * the BigQuery source refuses to send any SQL that reads the table without a bounded window,
-  even a dry run (:func:`workbench.sources.bigquery.unbounded_scans`);
+  even a dry run (:func:`workbench.sql.unbounded_scans`);
 * a dry run estimates every query first: above the ceiling, or when the dry run itself
   fails, no job is submitted, as counted on the wire by :class:`FaultyProxy`.
 """
@@ -28,14 +28,16 @@ import pytest
 from click.testing import CliRunner
 
 from tests import tally
-from tests.faultproxy import Fault, FaultyProxy, Loaded, Seen, load_public, snapshot
+from tests.faultproxy import Fault, FaultyProxy, Loaded, Seen, snapshot
 from workbench import config, data, sql
 from workbench.cache import Cache
 from workbench.cli import main
 from workbench.errors import CostLimitError, NotConfirmedError, SourceError
 from workbench.query import DayRange, RollupQuery
 from workbench.sources import bigquery as bq
-from workbench.sources.bigquery import BigQuerySource, RetryPolicy, unbounded_scans
+from workbench.sources.bigquery import BigQuerySource
+from workbench.sources.bqfaults import RetryPolicy
+from workbench.sql import unbounded_scans
 
 TODAY = dt.date(2026, 11, 25)
 FAST = RetryPolicy(timeout=2.0, deadline=0.5, initial=0.05, maximum=0.15)
@@ -189,16 +191,6 @@ def test_the_source_refuses_an_unbounded_or_missing_window_parameter() -> None:
 
 
 # -- 3. with the real client, counted on the wire -----------------------------------------
-@pytest.fixture(scope="module")
-def public(bq_endpoint: str, small_demo_dir: Path) -> Loaded:
-    return load_public(bq_endpoint, small_demo_dir)
-
-
-@pytest.fixture(scope="module")
-def proxy(bq_endpoint: str) -> Iterator[FaultyProxy]:
-    server = FaultyProxy(bq_endpoint)
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -39,14 +39,15 @@ import pytest
 from click.testing import CliRunner
 
 from tests import tally
-from tests.faultproxy import Fault, FaultyProxy, Loaded, Seen, dead_endpoint, load_public
+from tests.faultproxy import Fault, FaultyProxy, Loaded, Seen, dead_endpoint
 from tests.faultproxy import snapshot as _snapshot
 from workbench import config, data
 from workbench.cache import Cache
 from workbench.cli import main
 from workbench.errors import CacheWriteWarning, InvalidInputError, SourceError
 from workbench.query import RollupQuery
-from workbench.sources.bigquery import BigQuerySource, RetryPolicy, is_transient
+from workbench.sources.bigquery import BigQuerySource
+from workbench.sources.bqfaults import RetryPolicy, is_transient
 from workbench.sources.demo import DemoSource
 from workbench.sources.parquet import ParquetSource
 
@@ -95,16 +96,6 @@ def _lost(before: dict[str, bytes], after: dict[str, bytes]) -> int:
 
 
 # -- fixtures -----------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def public(bq_endpoint: str, small_demo_dir: Path) -> Loaded:
-    return load_public(bq_endpoint, small_demo_dir)
-
-
-@pytest.fixture(scope="module")
-def proxy(bq_endpoint: str) -> Iterator[FaultyProxy]:
-    server = FaultyProxy(bq_endpoint)
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,23 +13,12 @@ import pytest
 from tests.conftest import SMALL
 from workbench import ingest
 from workbench.query import DayRange, RollupQuery
-from workbench.rollup import downloads_rollup, fingerprints_rollup
+from workbench.rollup import downloads_rollup, fingerprint_columns, fingerprints_rollup
 from workbench.schema import FINGERPRINT_SEPARATOR
 from workbench.sources.parquet import ParquetSource
 
 DAY = dt.date(2026, 9, 1)
-FIELDS = (
-    "installer",
-    "installer_version",
-    "python_full",
-    "implementation",
-    "system",
-    "system_release",
-    "distro",
-    "distro_version",
-    "cpu",
-    "country",
-)
+FIELDS = tuple(fingerprint_columns())
 
 
 def _rows(clients_per_day: dict[tuple[str, int], int]) -> pl.DataFrame:

@@ -41,7 +41,8 @@ from workbench.analysis import write as write_table
 from workbench.cache import Cache
 from workbench.errors import SourceError, redact
 from workbench.query import RollupQuery
-from workbench.sources.bigquery import BigQuerySource, _service_error, make_client
+from workbench.sources.bigquery import BigQuerySource, make_client
+from workbench.sources.bqfaults import _service_error
 
 from .conftest import ROOT, SMALL
 

@@ -535,7 +535,14 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 @click.argument("notebook", required=False)
 @click.option("--port", type=click.IntRange(1024, 65535), default=8866, show_default=True)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
-def serve(notebook: str | None, port: int, no_browser: bool) -> None:
+@click.option(
+    "--preheat/--no-preheat",
+    default=True,
+    show_default=True,
+    help="Keep a kernel per app started with its notebook run (the page draws at once; "
+    "costs one idle kernel per app).",
+)
+def serve(notebook: str | None, port: int, no_browser: bool, preheat: bool) -> None:
     """Serve the apps with Voilà on 127.0.0.1 (all of them, or NOTEBOOK); the demo data is
     generated first if needed. The page can drive the widgets, never run code (see
     ``workbench/serve.py``)."""
@@ -560,11 +567,11 @@ def serve(notebook: str | None, port: int, no_browser: bool) -> None:
             "--Voila.ip=127.0.0.1",
             "--strip_sources=True",
             "--show_tracebacks=False",
+        ]
+        if preheat:
             # A kernel per app is started and runs its notebook before anyone asks: the
             # page then shows the drawn app at once (measured: benchmarks/bench_app.py).
-            "--preheat_kernel=True",
-            "--pool_size=1",
-        ]
+            args += ["--preheat_kernel=True", "--pool_size=1"]
         if no_browser:
             args.append("--no-browser")
         click.echo(f"serving {target.name} on http://127.0.0.1:{port}/ (Ctrl+C to stop)", err=True)

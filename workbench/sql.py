@@ -143,3 +143,53 @@ def window_params(query: RollupQuery) -> list[Param]:
 
 def project_params(projects: tuple[str, ...]) -> list[Param]:
     return [Param("projects", "STRING", list(projects), array=True)]
+
+
+# -- the guard: no read of the downloads table without its window --------------------------
+_CLAUSE = re.compile(
+    r"\(|\)|\b(?:GROUP|ORDER|HAVING|QUALIFY|WINDOW|LIMIT|UNION|INTERSECT|EXCEPT)\b", re.I
+)
+
+
+def _where(text: str) -> str:
+    """The WHERE clause that starts ``text``, up to its query's next clause or its end."""
+    depth = 0
+    for match in _CLAUSE.finditer(text):
+        token = match.group()
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            if depth == 0:
+                return text[: match.start()]
+            depth -= 1
+        elif depth == 0:
+            return text[: match.start()]
+    return text
+
+
+def unbounded_scans(sql: str, table: str) -> int:
+    """How many reads of ``table`` in ``sql`` are not limited to the ``@start``/``@end``
+    timestamp window: each must be ``FROM table [alias] WHERE <window> [AND …]`` with no
+    ``OR`` that could widen it, in SQL without comments that could hide it. 0 is safe."""
+    reads = list(re.finditer(rf"(?<![\w.`-])`?{re.escape(table)}`?(?![\w.`-])", sql))
+    if reads and ("--" in sql or "/*" in sql):
+        return len(reads)
+    bad = 0
+    for read in reads:
+        before = sql[: read.start()].split()
+        after = re.match(r"\s+(?:(?:AS\s+)?(?!WHERE\b)\w+\s+)?WHERE\s", sql[read.end() :], re.I)
+        if not before or before[-1].upper() != "FROM" or after is None:
+            bad += 1
+            continue
+        where = " ".join(_where(sql[read.end() + after.end() :]).split())
+        rest = where.removeprefix(_WINDOW)
+        widened = re.search(r"\bOR\b", where, re.I) is not None
+        if rest == where or (rest and not rest.startswith(" AND ")) or widened:
+            bad += 1
+    return bad
+
+
+def window_is_bounded(params: list[Param]) -> bool:
+    values = {p.name: p.value for p in params if p.type == "TIMESTAMP" and not p.array}
+    start, end = values.get("start"), values.get("end")
+    return isinstance(start, dt.datetime) and isinstance(end, dt.datetime) and start < end

@@ -333,11 +333,9 @@ class InvestigateApp:
                 self.redraw()
 
     # -- drawing ------------------------------------------------------------------------
-    def build_charts(self, only: set[str] | None = None) -> dict[str, alt.TopLevelMixin]:
-        """The dashboard's charts for the current package and filters: all tabs, or only
-        those in ``only`` (pure: builds charts, changes nothing)."""
+    def _view(self) -> _View:
         assert self.analysis is not None
-        view = _View(
+        return _View(
             self.analysis,
             self.project,
             self._rows,
@@ -345,6 +343,15 @@ class InvestigateApp:
             self._compare_rows,
             self._compare_daily,
         )
+
+    def breakdowns(self) -> dict[str, pl.DataFrame]:
+        """Every tab's breakdowns for the current package and filters (no charts)."""
+        return self._view().frames()
+
+    def build_charts(self, only: set[str] | None = None) -> dict[str, alt.TopLevelMixin]:
+        """The dashboard's charts for the current package and filters: all tabs, or only
+        those in ``only`` (pure: builds charts, changes nothing)."""
+        view = self._view()
         builders = {
             "Volume": view.volume,
             "Clients": lambda: self._clients,
@@ -428,7 +435,8 @@ class InvestigateApp:
 
 
 class _View:
-    """The frames one redraw needs, each computed at most once, and one builder per tab."""
+    """The breakdowns one redraw needs, each computed at most once when first asked for,
+    and one chart builder per tab (``frames()`` computes every breakdown at once)."""
 
     def __init__(
         self,
@@ -446,15 +454,48 @@ class _View:
         self.releases = ctx.releases.filter(pl.col("project") == name)
         self.compare_rows, self.compare_daily = compare_rows, compare_daily
 
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """Every breakdown of every tab (what one filter change recomputes)."""
+        return {
+            "daily": self.daily,
+            "installers per day": self.installers_per_day,
+            "versions per day": self.versions_per_day,
+            "countries": self.countries,
+            "kinds per day": self.kinds_per_day,
+            "installer, python, system shares": self.collected,
+        }
+
+    # -- breakdowns ----------------------------------------------------------------
     @cached_property
     def collected(self) -> pl.DataFrame:
         return self.mine.collect()
 
-    def per(self, frame: pl.LazyFrame, by: str) -> pl.DataFrame:
+    def _per(self, frame: pl.LazyFrame, by: str) -> pl.DataFrame:
         return b.daily(frame, self.days, by=by).drop("project", "weekday", "weekend")
 
+    @cached_property
+    def daily(self) -> pl.DataFrame:
+        return b.daily(self.clean, self.days)
+
+    @cached_property
+    def installers_per_day(self) -> pl.DataFrame:
+        return self._per(self.mine, "installer")
+
+    @cached_property
+    def versions_per_day(self) -> pl.DataFrame:
+        return self._per(self.clean, "version")
+
+    @cached_property
+    def countries(self) -> pl.DataFrame:
+        return self.clean.group_by("country").agg(pl.col("downloads").sum()).collect()
+
+    @cached_property
+    def kinds_per_day(self) -> pl.DataFrame:
+        return self._per(self.mine.with_columns(b.client_kind()), "client")
+
+    # -- one chart per tab ---------------------------------------------------------
     def volume(self) -> alt.TopLevelMixin:
-        daily = b.daily(self.clean, self.days)
+        daily = self.daily
         if self.compare_daily is not None:
             daily = pl.concat([daily, self.compare_daily.select(daily.columns)])
         title = (
@@ -488,14 +529,14 @@ class _View:
                 )
             )
         return alt.vconcat(
-            charts.stacked_share(self.per(self.mine, "installer"), "installer", title="Installers"),
+            charts.stacked_share(self.installers_per_day, "installer", title="Installers"),
             alt.hconcat(*bars),
         )
 
     def versions(self) -> alt.TopLevelMixin:
         latest = self.releases.sort("upload_time")["version"].to_list()[-1:]
         return charts.stacked_share(
-            self.per(self.clean, "version"),
+            self.versions_per_day,
             "version",
             title="Versions",
             top=7,
@@ -504,8 +545,7 @@ class _View:
         )
 
     def geography(self) -> alt.TopLevelMixin:
-        country = self.clean.group_by("country").agg(pl.col("downloads").sum()).collect()
-        return alt.hconcat(charts.world_map(country), charts.country_bar(country))
+        return alt.hconcat(charts.world_map(self.countries), charts.country_bar(self.countries))
 
     def python_os(self) -> alt.TopLevelMixin:
         return alt.hconcat(
@@ -518,5 +558,4 @@ class _View:
         )
 
     def clients(self) -> alt.TopLevelMixin:
-        kinds = self.per(self.mine.with_columns(b.client_kind()), "client")
-        return charts.stacked_share(kinds, "client", title="Who downloads")
+        return charts.stacked_share(self.kinds_per_day, "client", title="Who downloads")
