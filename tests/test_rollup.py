@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import SMALL
 from workbench import ingest
+from workbench.errors import DataSchemaError
 from workbench.query import DayRange, RollupQuery
 from workbench.rollup import downloads_rollup, fingerprint_columns, fingerprints_rollup
 from workbench.schema import FINGERPRINT_SEPARATOR
@@ -128,3 +129,25 @@ def test_row_groups_outside_the_question_are_not_read(small_demo_dir: Path) -> N
         == pl.scan_parquet(small_demo_dir / "file_downloads").select(pl.len()).collect().item()
     )
     assert 0 < some <= 200_000 < whole  # one or two of the 100k-row groups
+
+
+def test_a_rollup_in_a_child_process_equals_the_one_in_process(small_demo_dir: Path) -> None:
+    source = ParquetSource(small_demo_dir)
+    query = RollupQuery(None, DayRange(SMALL.end - dt.timedelta(days=9), SMALL.end))
+    here = source.compute(["downloads", "fingerprints"], query, isolate=False)
+    steps: list[str] = []
+    there = source.compute(["downloads", "fingerprints"], query, steps.append, isolate=True)
+    assert steps and steps[-1].startswith("read ")  # the child's progress reached us
+    for kind in ("downloads", "fingerprints"):
+        assert _sorted(there[kind]).equals(_sorted(here[kind]))
+
+
+def test_a_failing_child_is_one_clear_line(small_demo_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "rows.parquet"
+    pl.read_parquet(small_demo_dir / "file_downloads").head(1000).write_parquet(copy)
+    source = ParquetSource(copy)
+    copy.write_bytes(b"PAR1 not parquet any more")  # changed under our feet
+    query = RollupQuery(None, DayRange(SMALL.start, SMALL.end))
+    with pytest.raises(DataSchemaError) as info:
+        source.compute(["downloads"], query, isolate=True)
+    assert "\n" not in str(info.value) and "rows.parquet" in str(info.value)

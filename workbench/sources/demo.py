@@ -77,9 +77,14 @@ class DemoSource:
         return self._parquet.rollup(kind, query)
 
     def compute(
-        self, kinds: list[str], query: RollupQuery, progress: Progress | None = None
+        self,
+        kinds: list[str],
+        query: RollupQuery,
+        progress: Progress | None = None,
+        *,
+        isolate: bool | None = None,
     ) -> dict[str, pl.DataFrame]:
-        return self._parquet.compute(kinds, query, progress)
+        return self._parquet.compute(kinds, query, progress, isolate=isolate)
 
     def estimate(self, query: RollupQuery) -> CostEstimate | None:
         return None

@@ -32,6 +32,7 @@ from workbench.metadata import dependents_from_files, releases_from_files
 from workbench.query import RollupQuery
 from workbench.rollup import canonical, downloads_rollup, fingerprints_rollup
 from workbench.schema import DEPENDENTS, RELEASES
+from workbench.sources import child
 from workbench.sources.base import CostEstimate, Progress
 
 DOWNLOADS_DIR = "file_downloads"
@@ -165,14 +166,26 @@ class ParquetSource:
         return self._layout_rows(scan, schema, self._where(files)).filter(_COUNTED)
 
     def compute(
-        self, kinds: list[str], query: RollupQuery, progress: Progress | None = None
+        self,
+        kinds: list[str],
+        query: RollupQuery,
+        progress: Progress | None = None,
+        *,
+        isolate: bool | None = None,
     ) -> dict[str, pl.DataFrame]:
-        """Both rollups, chunk by chunk in bounded memory (see :mod:`workbench.ingest`)."""
+        """Both rollups, chunk by chunk in bounded memory (see :mod:`workbench.ingest`); in a
+        child process when more than ``child.ISOLATE_ROWS`` rows are to be read (``isolate``
+        None) or when asked (see :mod:`workbench.sources.child`)."""
         self._all_rows()  # every layout is checked before anything is read
-
+        chunks = ingest.plan(self._downloads, query)
+        if isolate is None:
+            isolate = sum(c.rows for c in chunks) > child.ISOLATE_ROWS
+        if isolate:
+            found = child.compute(self.location, query, progress)
+            return {kind: found[kind] for kind in kinds}
         try:
             downloads, fingerprints = ingest.rollups(
-                ingest.plan(self._downloads, query), self._read_chunk, query, progress=progress
+                chunks, self._read_chunk, query, progress=progress
             )
         except (OSError, pl.exceptions.PolarsError, pa.ArrowException) as exc:
             raise DataSchemaError(
