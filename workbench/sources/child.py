@@ -47,7 +47,8 @@ def compute(
         }
         (work / "query.json").write_text(json.dumps(spec))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "workbench.sources.child", str(work)],
+            # -P: the current directory is not on sys.path (nothing there can shadow us)
+            [sys.executable, "-P", "-m", "workbench.sources.child", str(work)],
             env={**os.environ, **ALLOCATOR},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
