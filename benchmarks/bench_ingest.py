@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -116,12 +115,7 @@ def _worker(engine: str, path: Path) -> None:
     began = time.perf_counter()
     result = (_workbench if engine == "workbench" else _duckdb)(path)
     result["seconds"] = time.perf_counter() - began
-    # the largest process: this one, or the child a large local rollup runs in
-    peaks = (
-        resource.getrusage(who).ru_maxrss
-        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    result["peak_mib"] = max(peaks) / 1024
+    result["peak_mib"] = datasets.peak_mib()
     print(json.dumps(result))
 
 

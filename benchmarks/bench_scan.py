@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -40,12 +39,7 @@ def _worker(spec: str, cache_dir: str) -> None:
         seconds = time.perf_counter() - began
         flagged = sum(s.flagged for s in analysis.summaries)
         runs.append({"seconds": seconds, "flagged": flagged})
-    # the largest process: this one, or the child a large local rollup runs in
-    peaks = (
-        resource.getrusage(who).ru_maxrss
-        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    peak = max(peaks) / 1024
+    peak = datasets.peak_mib()
     print(json.dumps({"packages": len(names), "runs": runs, "peak_mib": peak}))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 from pathlib import Path
 
@@ -104,6 +105,13 @@ def dataset(size: str, root: Path) -> Path:
     else:
         raise SystemExit(f"unknown size {size!r}: choose 1M, 10M or 100M")
     return out
+
+
+def peak_mib() -> float:
+    """Peak resident memory of this process or the largest child it waited for (a large
+    local rollup runs in a child process), in MiB."""
+    who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    return max(resource.getrusage(w).ru_maxrss for w in who) / 1024
 
 
 def rows(path: Path) -> int:

@@ -315,6 +315,19 @@ class Loaded:
 
 
 @functools.cache
+def create_public_tables(client: Any) -> None:
+    """The public tables' layout (``file_downloads`` partitioned by day) in the emulator."""
+    from google.cloud import bigquery
+
+    client.create_dataset(bigquery.Dataset("bigquery-public-data.pypi"), exists_ok=True)
+    table = bigquery.Table(DOWNLOADS, schema=bigquery_schema(FILE_DOWNLOADS))
+    table.time_partitioning = bigquery.TimePartitioning(field="timestamp")
+    client.create_table(table, exists_ok=True)
+    client.create_table(
+        bigquery.Table(METADATA, schema=bigquery_schema(DISTRIBUTION_METADATA)), exists_ok=True
+    )
+
+
 def load_public(endpoint: str, demo_dir: Path) -> Loaded:
     """Two packages × 8 days of demo rows in the emulator's copy of the public tables
     (once per emulator: test modules share it)."""
@@ -327,13 +340,7 @@ def load_public(endpoint: str, demo_dir: Path) -> Loaded:
         credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         client_options=ClientOptions(api_endpoint=endpoint),
     )
-    client.create_dataset(bigquery.Dataset("bigquery-public-data.pypi"), exists_ok=True)
-    table = bigquery.Table(DOWNLOADS, schema=bigquery_schema(FILE_DOWNLOADS))
-    table.time_partitioning = bigquery.TimePartitioning(field="timestamp")
-    client.create_table(table, exists_ok=True)
-    client.create_table(
-        bigquery.Table(METADATA, schema=bigquery_schema(DISTRIBUTION_METADATA)), exists_ok=True
-    )
+    create_public_tables(client)
     raw = pl.scan_parquet(demo_dir / "file_downloads")
     sizes = raw.group_by("project").len().sort("len").collect()["project"].to_list()
     projects = (sizes[len(sizes) * 3 // 4], sizes[len(sizes) * 5 // 6])

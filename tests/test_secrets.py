@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests import tally
+from tests.faultproxy import create_public_tables, jsonable
 from workbench.analysis import analyze
 from workbench.analysis import write as write_table
 from workbench.cache import Cache
@@ -282,39 +283,16 @@ def public_tables(bq_endpoint: str, small_demo_dir: Path) -> Loaded:
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import bigquery
 
-    from workbench.schema import DISTRIBUTION_METADATA, FILE_DOWNLOADS, bigquery_schema
-
     client = bigquery.Client(
         project="bigquery-public-data",
         credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         client_options=ClientOptions(api_endpoint=bq_endpoint),
     )
-    client.create_dataset("pypi", exists_ok=True)
-    table = bigquery.Table(
-        "bigquery-public-data.pypi.file_downloads", schema=bigquery_schema(FILE_DOWNLOADS)
-    )
-    table.time_partitioning = bigquery.TimePartitioning(field="timestamp")
-    client.create_table(table, exists_ok=True)
-    client.create_table(
-        bigquery.Table(
-            "bigquery-public-data.pypi.distribution_metadata",
-            schema=bigquery_schema(DISTRIBUTION_METADATA),
-        ),
-        exists_ok=True,
-    )
+    create_public_tables(client)
     raw = pl.scan_parquet(small_demo_dir / "file_downloads")
     counts = raw.group_by("project").len().sort("len", "project").collect()
     package = str(counts["project"][counts.height // 3])
     rows = raw.filter(pl.col("project") == package).collect().head(3000)
-
-    def jsonable(value: Any) -> Any:
-        if isinstance(value, dt.datetime):
-            return value.isoformat()
-        if isinstance(value, dict):
-            return {k: jsonable(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [jsonable(v) for v in value]
-        return value
 
     errors = client.insert_rows_json(
         "bigquery-public-data.pypi.file_downloads", [jsonable(r) for r in rows.to_dicts()]

@@ -40,13 +40,11 @@ from workbench.query import RollupQuery
 from workbench.schema import DOWNLOADS_TABLE, METADATA_TABLE, conform
 from workbench.sources.base import KINDS, CostEstimate, human_bytes
 from workbench.sources.bqfaults import (
-    _MALFORMED,
     RetryPolicy,
     _Attempts,
     _capped_session,
     _failure,
-    _malformed_answer,
-    _not_bigquery,
+    failures,
 )
 from workbench.sql import (
     Param,
@@ -205,8 +203,6 @@ class BigQuerySource:
 
     # -- cost ---------------------------------------------------------------------
     def _dry_run(self, sql: str, params: list[Param], what: str) -> int:
-        import google.auth.exceptions
-        from google.api_core import exceptions as gexc
         from google.cloud import bigquery
 
         self._require_window(sql, params)
@@ -222,12 +218,8 @@ class BigQuerySource:
                 timeout=self.policy.timeout,
                 job_retry=None,  # a dry run is no job; and no hidden 10-minute insert retry
             )
-        except (gexc.GoogleAPIError, google.auth.exceptions.GoogleAuthError, OSError) as exc:
-            if _malformed_answer(exc):
-                raise _not_bigquery(exc, f"the dry run of {what}") from None
+        except failures() as exc:
             raise _failure(exc, attempts, self.policy) from None
-        except _MALFORMED as exc:
-            raise _not_bigquery(exc, f"the dry run of {what}") from None
         return int(job.total_bytes_processed or 0)
 
     def estimate(self, query: RollupQuery) -> CostEstimate:
@@ -253,8 +245,6 @@ class BigQuerySource:
         """Submit, wait, download: each HTTP call retried per :attr:`policy`; a job that
         fails on BigQuery's side for a transient reason is replaced by a new one (the
         client's ``job_retry``, made explicit: same predicate family, same deadline)."""
-        import google.auth.exceptions
-        from google.api_core import exceptions as gexc
         from google.cloud import bigquery
 
         self._require_window(sql, params)
@@ -273,12 +263,8 @@ class BigQuerySource:
                 retry=retry, timeout=self.policy.deadline, job_retry=self.policy.jobs(attempts)
             )
             table = rows.to_arrow(create_bqstorage_client=False)
-        except (gexc.GoogleAPIError, google.auth.exceptions.GoogleAuthError, OSError) as exc:
-            if _malformed_answer(exc):
-                raise _not_bigquery(exc, what) from None
+        except failures() as exc:
             raise _failure(exc, attempts, self.policy) from None
-        except _MALFORMED as exc:
-            raise _not_bigquery(exc, what) from None
         self.last_bytes_processed += int(job.total_bytes_processed or 0)
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)

@@ -250,12 +250,41 @@ class RetryPolicy:
         return self._retry(_job_failed_transiently, attempts)
 
 
+#: What the client library raises when an answer is not in BigQuery's shape (a proxy's own
+#: error page, ``{"error": "text"}``, HTML with 200 OK): the library's parser trips on it.
+_MALFORMED = (AttributeError, KeyError, TypeError, ValueError, IndexError)
+
+
+def failures() -> tuple[type[BaseException], ...]:
+    """Every exception a BigQuery call can end in (for ``except``; :func:`_failure` words
+    each in one line)."""
+    import google.auth.exceptions
+    from google.api_core import exceptions as gexc
+
+    return (gexc.GoogleAPIError, google.auth.exceptions.GoogleAuthError, OSError, *_MALFORMED)
+
+
+def _malformed_answer(exc: BaseException) -> bool:
+    """An answer that is not in BigQuery's shape (requests' JSON decode error is also an
+    OSError, so it is told apart before the connection failures)."""
+    import requests
+
+    if isinstance(exc, OSError):  # e.g. requests' InvalidURL is a ValueError too
+        return isinstance(exc, requests.exceptions.JSONDecodeError)
+    return isinstance(exc, _MALFORMED)
+
+
 def _failure(exc: BaseException, attempts: _Attempts, policy: RetryPolicy) -> SourceError:
     """One line for a BigQuery operation that failed for good."""
     import google.auth.exceptions
     from google.api_core import exceptions as gexc
 
     what = attempts.what
+    if _malformed_answer(exc):
+        return SourceError(
+            f"the endpoint's answer to {what} is not a BigQuery answer ({type(exc).__name__}); "
+            "is a proxy or firewall in the way?"
+        )
     if isinstance(exc, gexc.RetryError):
         cause = exc.cause if exc.cause is not None else exc
         return SourceError(
@@ -271,22 +300,3 @@ def _failure(exc: BaseException, attempts: _Attempts, policy: RetryPolicy) -> So
     if isinstance(exc, gexc.GoogleAPIError | google.auth.exceptions.GoogleAuthError):
         return _service_error(exc, what)
     return SourceError(f"BigQuery is unreachable for {what} ({_what_went_wrong(exc)})")
-
-
-#: What the client library raises when an answer is not in BigQuery's shape (a proxy's own
-#: error page, ``{"error": "text"}``, HTML with 200 OK): the library's parser trips on it.
-_MALFORMED = (AttributeError, KeyError, TypeError, ValueError, IndexError)
-
-
-def _malformed_answer(exc: BaseException) -> bool:
-    """True for an answer that is not JSON (requests' decode error is also an OSError)."""
-    import requests
-
-    return isinstance(exc, requests.exceptions.JSONDecodeError)
-
-
-def _not_bigquery(exc: BaseException, what: str) -> SourceError:
-    return SourceError(
-        f"the endpoint's answer to {what} is not a BigQuery answer ({type(exc).__name__}); "
-        "is a proxy or firewall in the way?"
-    )

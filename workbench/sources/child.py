@@ -46,27 +46,28 @@ def compute(
             "projects": list(query.projects) if query.projects is not None else None,
         }
         (work / "query.json").write_text(json.dumps(spec))
-        proc = subprocess.Popen(
-            # -P: the current directory is not on sys.path (nothing there can shadow us)
-            [sys.executable, "-P", "-m", "workbench.sources.child", str(work)],
-            env={**os.environ, **ALLOCATOR},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        log = work / "stderr.txt"  # a file, not a pipe: a chatty child never blocks on it
+        with log.open("w") as stderr:
+            proc = subprocess.Popen(
+                # -P: the current directory is not on sys.path (nothing there can shadow us)
+                [sys.executable, "-P", "-m", "workbench.sources.child", str(work)],
+                env={**os.environ, **ALLOCATOR},
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
         try:
-            assert proc.stdout is not None and proc.stderr is not None
+            assert proc.stdout is not None
             for line in proc.stdout:
                 if progress:
                     progress(line.strip())
-            errors = proc.stderr.read()
             code = proc.wait()
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
         if code != 0:
-            raise DataSchemaError(_failure(code, errors, location))
+            raise DataSchemaError(_failure(code, log.read_text(errors="replace"), location))
         return {kind: pl.read_parquet(work / f"{kind}.parquet") for kind in _KINDS}
 
 

@@ -200,8 +200,8 @@ class ParquetSource:
 
     @cached_property
     def _counted_rows(self) -> pl.LazyFrame:
-        # One plan object for every rollup: collected together (``data.load``), Polars
-        # recognises the shared scan and reads the files once for both rollups.
+        # One plan object for every rollup: collected together, Polars recognises the shared
+        # scan and reads the files once (the lazy path; data.load uses :meth:`compute`).
         return self._all_rows().filter(_COUNTED)
 
     def caveats(self) -> list[str]:

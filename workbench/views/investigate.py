@@ -236,8 +236,8 @@ class InvestigateApp:
             self.analysis = analysis
             # Every redraw filters these, not the peers' rollup: on a 100 M-row dataset the
             # context holds ~5,000 packages and re-cutting one from it cost every click.
-            self._rows = analysis.context.downloads.filter(pl.col("project") == name)
-            self._rows = self._rows.collect().lazy()
+            mine = analysis.context.downloads.filter(pl.col("project") == name)
+            self._rows = mine.collect().lazy()
             self._step(3, "Drawing…")
             self._load_compare()
             self._clients = self._client_chart(analysis, name)
