@@ -314,7 +314,6 @@ class Loaded:
     rows: pl.DataFrame = field(repr=False)
 
 
-@functools.cache
 def create_public_tables(client: Any) -> None:
     """The public tables' layout (``file_downloads`` partitioned by day) in the emulator."""
     from google.cloud import bigquery
@@ -328,6 +327,7 @@ def create_public_tables(client: Any) -> None:
     )
 
 
+@functools.cache
 def load_public(endpoint: str, demo_dir: Path) -> Loaded:
     """Two packages × 8 days of demo rows in the emulator's copy of the public tables
     (once per emulator: test modules share it)."""
