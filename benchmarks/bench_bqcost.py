@@ -36,8 +36,8 @@ import polars as pl
 
 from workbench.query import RollupQuery
 from workbench.schema import FILE_DOWNLOADS, leaf_paths
+from workbench.sources.bigquery.sql import downloads_sql, fingerprints_sql
 from workbench.sources.demo import DemoSource
-from workbench.sql import downloads_sql, fingerprints_sql
 
 LEAVES = [".".join(p) for p in leaf_paths(FILE_DOWNLOADS)]
 

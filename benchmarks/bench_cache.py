@@ -29,7 +29,7 @@ def _worker(spec: str, package: str | None, cache_dir: str) -> None:
     began = time.perf_counter()
     from workbench.cache import Cache
     from workbench.sources import open_source
-    from workbench.sources.parquet import ParquetSource
+    from workbench.sources.local import ParquetSource
     from workbench.views.investigate import InvestigateApp
 
     reads = {"chunks": 0, "scans": 0}

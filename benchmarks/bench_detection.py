@@ -21,7 +21,7 @@ from workbench.cache import Cache
 from workbench.demo import DemoConfig, generate
 from workbench.evaluation import evaluate_against
 from workbench.query import DayRange, RollupQuery
-from workbench.sources.parquet import ParquetSource
+from workbench.sources.local import ParquetSource
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import time
 
 import datasets
 
-from workbench.sources.parquet import ParquetSource
+from workbench.sources.local import ParquetSource
 from workbench.views.investigate import InvestigateApp
 
 

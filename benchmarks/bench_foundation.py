@@ -18,7 +18,7 @@ from workbench import data
 from workbench.cache import Cache
 from workbench.demo import DemoConfig, generate
 from workbench.query import RollupQuery
-from workbench.sources.parquet import ParquetSource
+from workbench.sources.local import ParquetSource
 
 
 def _size(path: Path) -> int:

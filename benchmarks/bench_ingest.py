@@ -72,7 +72,7 @@ def _workbench(path: Path) -> dict[str, float]:
     from workbench import data
     from workbench.cache import Cache
     from workbench.query import DayRange, RollupQuery
-    from workbench.sources.parquet import ParquetSource
+    from workbench.sources.local import ParquetSource
 
     start, end = _window(path)
     query = RollupQuery(None, DayRange.parse(start, end))

@@ -1,4 +1,6 @@
-"""Big inputs: data that would not fit in memory if read eagerly is rolled up in chunks.
+"""Big inputs: data that would not fit in memory if read eagerly is rolled up in bounded
+memory (DuckDB streams row groups and spills past its memory limit, which follows the
+process's cgroup).
 
 The proof runs two processes under the same real memory limit (a cgroup): reading the files
 eagerly is killed by the kernel, while the workbench's rollup of the same files completes
@@ -28,13 +30,13 @@ WORKER = """
 import sys
 import polars as pl
 from workbench.query import DayRange, RollupQuery
-from workbench.sources.parquet import ParquetSource
+from workbench.sources.local import ParquetSource
 source = ParquetSource(sys.argv[2])
 if sys.argv[1] == "eager":
-    print(pl.read_parquet(source._downloads).height)
+    print(pl.read_parquet(source._paths()[0]).height)
 else:
     query = RollupQuery(None, DayRange.parse(sys.argv[3], sys.argv[4]))
-    got = source.compute(["downloads", "fingerprints"], query)
+    got = source.fetch(("downloads", "fingerprints"), query)
     print(got["downloads"]["downloads"].sum())
 """
 
@@ -83,7 +85,7 @@ def _run(group: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_data_too_big_to_read_eagerly_is_rolled_up_in_chunks(
+def test_data_too_big_to_read_eagerly_is_rolled_up_in_bounded_memory(
     cgroup: Path, small_demo_dir: Path, tmp_path: Path
 ) -> None:
     rows = pl.read_parquet(small_demo_dir / "file_downloads").head(250_000)

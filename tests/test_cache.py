@@ -118,7 +118,7 @@ def test_corrupt_or_foreign_files_are_refetched_not_crashed_on(
     query = RollupQuery.of(small_demo.project_names()[:2], "2026-10-01", "2026-10-10")
     first = data.load(small_demo, query, cache=cache)
     paths = sorted(cache.root.glob("*.parquet"))
-    assert len(paths) == 2
+    assert len(paths) == 4  # per package and kind
     target = paths[0]
     if damage == "truncate":
         target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
@@ -137,7 +137,7 @@ def test_corrupt_or_foreign_files_are_refetched_not_crashed_on(
         .sort(pl.all())
         .equals(first.fingerprints.collect().sort(pl.all()))
     )
-    assert len(cache.entries()) == 2
+    assert len(cache.entries()) == 4
 
 
 def test_incomplete_days_expire_after_the_ttl_complete_days_do_not(tmp_path: Path) -> None:
@@ -195,15 +195,15 @@ def test_lock_serialises_fetches_of_the_same_key(small_demo: DemoSource, tmp_pat
     cache = Cache(tmp_path)
     query = RollupQuery.of(small_demo.project_names()[:1], "2026-10-01", "2026-10-05")
     calls: list[str] = []
-    original = small_demo.compute
+    original = small_demo.fetch
 
     def counting(
-        kinds: list[str], q: RollupQuery, progress: object = None
+        kinds: tuple[str, ...], q: RollupQuery, progress: object = None
     ) -> dict[str, pl.DataFrame]:
         calls.extend(kinds)
         return original(kinds, q)
 
-    small_demo.compute = counting  # type: ignore[method-assign,assignment]
+    small_demo.fetch = counting  # type: ignore[method-assign,assignment]
     threads = [
         threading.Thread(target=data.load, args=(small_demo, query), kwargs={"cache": cache})
         for _ in range(2)

@@ -42,7 +42,7 @@ def test_fetch_prints_totals_as_lower_bounds(
     assert f"{name}\t" in result.stdout and "lower bound" in result.stdout
     assert out.exists()
     again = runner.invoke(main, ["fetch", name, *demo_args, "--days", "14"])
-    assert "2/2 parts from cache" in again.stderr
+    assert "14/14 package-days from cache" in again.stderr
 
 
 @pytest.mark.parametrize(

@@ -29,15 +29,15 @@ from click.testing import CliRunner
 
 from tests import tally
 from tests.faultproxy import Fault, FaultyProxy, Loaded, Seen, snapshot
-from workbench import config, data, sql
+from workbench import config, data
 from workbench.cache import Cache
 from workbench.cli import main
 from workbench.errors import CostLimitError, NotConfirmedError, SourceError
 from workbench.query import DayRange, RollupQuery
-from workbench.sources import bigquery as bq
-from workbench.sources.bigquery import BigQuerySource
-from workbench.sources.bqfaults import RetryPolicy
-from workbench.sql import unbounded_scans
+from workbench.sources.bigquery import BigQuerySource, sql
+from workbench.sources.bigquery import source as bq
+from workbench.sources.bigquery.faults import RetryPolicy
+from workbench.sources.bigquery.sql import unbounded_scans
 
 TODAY = dt.date(2026, 11, 25)
 FAST = RetryPolicy(timeout=2.0, deadline=0.5, initial=0.05, maximum=0.15)
@@ -48,6 +48,8 @@ WINDOW = "timestamp >= @start AND timestamp < @end"
 DOWNLOAD_BUILDERS: dict[str, Callable[[str, RollupQuery], str]] = {
     "downloads_sql": sql.downloads_sql,
     "fingerprints_sql": sql.fingerprints_sql,
+    # every package (no project filter), both tiers: the window is its only bound
+    "population_sql": lambda table, _query: sql.population_sql(table, "clients"),
 }
 #: Builders over ``distribution_metadata``, which is not partitioned by time (a window would
 #: not make it cheaper): the dry-run ceiling guards them (tested below). The dependents
@@ -55,6 +57,7 @@ DOWNLOAD_BUILDERS: dict[str, Callable[[str, RollupQuery], str]] = {
 METADATA_BUILDERS: dict[str, str | None] = {
     "release_files_sql": None,
     "dependent_files_sql": "upload_time >= @since",
+    "first_releases_sql": None,
 }
 
 QUERIES = [
@@ -217,7 +220,7 @@ def test_the_window_really_limits_what_is_counted(via: FaultyProxy, public: Load
     first = public.first + dt.timedelta(days=2)
     last = first + dt.timedelta(days=2)
     query = RollupQuery.of(list(public.projects), first, last, today=TODAY)
-    got = BigQuerySource(retry_policy=FAST).rollup("downloads", query).collect()
+    got = BigQuerySource(retry_policy=FAST).fetch(("downloads",), query)["downloads"]
     day = pl.col("timestamp").dt.date()
     inside = public.rows.filter(day.is_between(first, last)).height
     tally.count("cost safety: window checked against the rows it counts")

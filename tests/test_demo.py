@@ -141,7 +141,7 @@ def test_stale_packages_live_on_a_two_year_old_release(
             .sort("len", descending=True)
         )
         top_version, share = top["v"][0], top["len"][0] / top["len"].sum()
-        releases = small_demo.releases((project,)).collect()
+        releases = small_demo.releases((project,))
         uploaded = releases.filter(pl.col("version") == top_version)["upload_time"][0]
         assert share > 0.5
         assert (SMALL.end - uploaded.date()).days > 600

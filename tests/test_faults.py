@@ -47,9 +47,9 @@ from workbench.cli import main
 from workbench.errors import CacheWriteWarning, InvalidInputError, SourceError
 from workbench.query import RollupQuery
 from workbench.sources.bigquery import BigQuerySource
-from workbench.sources.bqfaults import RetryPolicy, is_transient
+from workbench.sources.bigquery.faults import RetryPolicy, is_transient
 from workbench.sources.demo import DemoSource
-from workbench.sources.parquet import ParquetSource
+from workbench.sources.local import ParquetSource
 
 from .conftest import SMALL
 
@@ -111,7 +111,7 @@ def reference(
         )
     rows = tmp_path_factory.mktemp("reference-rows") / "rows.parquet"
     public.rows.write_parquet(rows)
-    local = ParquetSource(rows).rollup("downloads", _query(public)).collect()
+    local = ParquetSource(rows).fetch(("downloads",), _query(public))["downloads"]
     assert answer["downloads"]["downloads"].sum() == public.rows.height
     assert answer["downloads"].equals(_sorted(local.select(answer["downloads"].columns)))
     return answer
@@ -123,7 +123,9 @@ def seeded(public: Loaded, proxy: FaultyProxy, tmp_path_factory: pytest.TempPath
     root = tmp_path_factory.mktemp("seeded") / "cache"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(config.BIGQUERY_ENDPOINT_ENV, proxy.url)
-        query = _query(public, public.projects[:1])
+        # days before the tests' window: a cached package's days would serve their query
+        first = public.first - dt.timedelta(days=10)
+        query = RollupQuery.of(public.projects[:1], first, first + dt.timedelta(days=5))
         data.load(BigQuerySource(retry_policy=FAST), query, cache=Cache(root), today=TODAY)
     assert len(Cache(root).entries()) == 2
     return root
@@ -265,7 +267,7 @@ def test_a_job_still_running_at_the_deadline_is_one_clear_line() -> None:
     source = BigQuerySource(client=Client(), retry_policy=FAST)  # type: ignore[arg-type]
     query = RollupQuery.of("requests", "2026-10-01", "2026-10-02", today=TODAY)
     with pytest.raises(SourceError) as info:
-        source.rollup("downloads", query)
+        source.fetch(("downloads",), query)
     tally.count("faults injected: BigQuery job still running at the deadline")
     assert str(info.value) == (
         "BigQuery did not finish the downloads rollup within 0.5 s (WORKBENCH_BIGQUERY_DEADLINE)"
@@ -433,8 +435,9 @@ def test_a_passing_fault_is_retried_to_the_same_answer(
     answer = _answer(rollup)
     assert answer["downloads"].equals(reference["downloads"])
     assert answer["fingerprints"].equals(reference["fingerprints"])
-    stored = [e for e in cache.entries() if e.description.get("query") == _query(public).describe()]
-    assert len(stored) == 2 and all(e.complete for e in stored)
+    days = str(_query(public).days)
+    stored = [e for e in cache.entries() if e.description.get("days") == days]
+    assert len(stored) == 2 * len(public.projects) and all(e.complete for e in stored)
 
 
 @pytest.mark.emulator
@@ -630,7 +633,7 @@ def full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
 def _fill(path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     filler = path / "filler"
     if how == "real tmpfs":
-        with filler.open("wb") as handle, contextlib.suppress(OSError):
+        with contextlib.suppress(OSError), filler.open("wb", buffering=0) as handle:
             while True:
                 handle.write(b"\0" * 65536)
                 handle.flush()
@@ -663,7 +666,7 @@ def test_a_full_disk_costs_a_warning_not_the_answer_nor_the_cache(
     monkeypatch.undo()  # space again: the same load is now kept
     filler.unlink(missing_ok=True)
     data.load(small_demo, _demo_query(small_demo, 3, 2), cache=cache)
-    assert len(cache.entries()) == 4
+    assert len(cache.entries()) == 6  # two more packages, two kinds each
 
 
 @pytest.fixture
@@ -756,7 +759,7 @@ def counted(method):  # records each rollup kind computed, slowly (a wide race w
         return method(kinds, *args)
     return run
 
-for name in ("rollup", "compute"):  # whichever the loader uses
+for name in ("fetch",):  # what the loader calls
     if hasattr(source, name):
         setattr(source, name, counted(getattr(source, name)))
 names = source.project_names()[5:7]
@@ -789,7 +792,7 @@ def test_two_processes_fetching_one_key_compute_it_once_and_agree(
     first, second = (pq.read_table(tmp_path / f"{me}.parquet") for me in "ab")
     assert first.equals(second) and first.num_rows > 0
     cache = Cache(root)
-    assert len(cache.entries()) == 2
+    assert len(cache.entries()) == 4  # two packages, two kinds
     assert not [p for p in root.iterdir() if p.name.startswith(".tmp-")]
     stored = sorted(root.glob("*.parquet"))
     lost = sum(1 for p in stored if Cache(root).entry(p.stem) is None)

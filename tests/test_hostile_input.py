@@ -43,7 +43,7 @@ from workbench.query import FIRST_DAY, MAX_DAYS, DayRange, RollupQuery
 from workbench.schema import conform
 from workbench.sources import open_source
 from workbench.sources.bigquery import BigQuerySource
-from workbench.sql import table_name
+from workbench.sources.bigquery.sql import table_name
 
 from .conftest import SMALL
 
@@ -580,8 +580,12 @@ def test_bigquery_text_is_golden_whatever_the_input(names: Any, days: list[Any])
     check_submitted(client, query)
     totals = dict(rollup.totals().iter_rows())
     expected = {p: 3 + i for i, p in enumerate(query.projects)}
-    parts = len(rollup.provenance.parts) // 2
-    assert totals == {p: n * parts for p, n in expected.items()}
+    # the fake answers each downloads query with one day of ``3 + i`` per package
+    queries = sum(
+        1 for text, cfg in client.calls if not cfg.dry_run and KIND_OF_SQL[text] == "downloads"
+    )
+    assert queries == 1  # one contiguous span of missing days: one query per kind
+    assert totals == {p: n * queries for p, n in expected.items()}
 
 
 @pytest.mark.parametrize(
@@ -804,7 +808,7 @@ def test_cli_source_specs_work_or_one_error_line(
     def no_credentials(*_a: Any, **_k: Any) -> Any:
         raise SourceError("no Google Cloud credentials found (test)")
 
-    monkeypatch.setattr("workbench.sources.bigquery.make_client", no_credentials)
+    monkeypatch.setattr("workbench.sources.bigquery.source.make_client", no_credentials)
     cwd = tmp_path / "cwd"
     cwd.mkdir(exist_ok=True)
     monkeypatch.chdir(cwd)  # a spec read as a path finds nothing by accident
@@ -821,7 +825,7 @@ def test_cli_source_specs_work_or_one_error_line(
 
 def _bigquery_cli(monkeypatch: pytest.MonkeyPatch) -> FakeBigQuery:
     client = FakeBigQuery()
-    monkeypatch.setattr("workbench.sources.bigquery.make_client", lambda *_a, **_k: client)
+    monkeypatch.setattr("workbench.sources.bigquery.source.make_client", lambda *_a, **_k: client)
     return client
 
 
@@ -973,7 +977,7 @@ def test_investigate_app_says_no_downloads_match_instead_of_empty_charts(
     small_demo_dir: Path, tmp_path: Path
 ) -> None:
     """Two drill-down values that each occur but never together: a message, charts hidden."""
-    from workbench.sources.parquet import ParquetSource
+    from workbench.sources.local import ParquetSource
     from workbench.views.investigate import InvestigateApp
 
     raw = pl.scan_parquet(small_demo_dir / "file_downloads")

@@ -1,4 +1,5 @@
-"""The Polars rollups against plain-Python references on rows built to hit the edge cases."""
+"""The local engine (DuckDB) against plain-Python references and against the previous
+Polars path (``tests/reference_rollup.py``), on rows built to hit the edge cases."""
 
 from __future__ import annotations
 
@@ -10,16 +11,32 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import SMALL
-from workbench import ingest
-from workbench.errors import DataSchemaError
+from tests import reference_rollup as reference
 from workbench.query import DayRange, RollupQuery
-from workbench.rollup import downloads_rollup, fingerprint_columns, fingerprints_rollup
 from workbench.schema import FINGERPRINT_SEPARATOR
-from workbench.sources.parquet import ParquetSource
+from workbench.sources.local import ParquetSource, engine, files
+from workbench.sources.local import sql as local_sql
 
 DAY = dt.date(2026, 9, 1)
-FIELDS = tuple(fingerprint_columns())
+FIELDS = tuple(reference.fingerprint_columns())
+# flat canonical name -> (struct, field...) of the BigQuery layout
+NESTED = {
+    "timestamp": ("timestamp",),
+    "project": ("project",),
+    "version": ("file", "version"),
+    "file_type": ("file", "type"),
+    "installer": ("details", "installer", "name"),
+    "installer_version": ("details", "installer", "version"),
+    "python_full": ("details", "python"),
+    "implementation": ("details", "implementation", "name"),
+    "system": ("details", "system", "name"),
+    "system_release": ("details", "system", "release"),
+    "distro": ("details", "distro", "name"),
+    "distro_version": ("details", "distro", "version"),
+    "cpu": ("details", "cpu"),
+    "country": ("country_code",),
+    "ci_raw": ("details", "ci"),
+}
 
 
 def _rows(clients_per_day: dict[tuple[str, int], int]) -> pl.DataFrame:
@@ -29,7 +46,7 @@ def _rows(clients_per_day: dict[tuple[str, int], int]) -> pl.DataFrame:
     for (project, offset), clients in clients_per_day.items():
         moment = dt.datetime.combine(DAY + dt.timedelta(days=offset), dt.time(12), tzinfo=dt.UTC)
         for i in range(clients):
-            row: dict[str, object] = dict.fromkeys(FIELDS, None)
+            row: dict[str, object] = dict.fromkeys(NESTED, None)
             row.update(
                 timestamp=moment,
                 project=project,
@@ -44,6 +61,13 @@ def _rows(clients_per_day: dict[tuple[str, int], int]) -> pl.DataFrame:
             )
             out += [row] * (1 + i % 7)
     return pl.DataFrame(out, schema_overrides={"timestamp": pl.Datetime("us", "UTC")})
+
+
+def _flat_file(rows: pl.DataFrame, path: Path, **kw: object) -> Path:
+    """Write canonical rows in BigQuery's flattened export layout (``a.b.c`` columns)."""
+    renamed = rows.rename({name: ".".join(parts) for name, parts in NESTED.items()})
+    pq.write_table(renamed.to_arrow(), path, **kw)  # type: ignore[arg-type]
+    return path
 
 
 def _reference_top(rows: pl.DataFrame, top_k: int) -> set[tuple[object, ...]]:
@@ -63,17 +87,26 @@ def _reference_top(rows: pl.DataFrame, top_k: int) -> set[tuple[object, ...]]:
 
 
 @pytest.mark.parametrize("top_k", [1, 5, 40])
-def test_fingerprints_keep_the_top_k_per_day_with_ties_broken_by_text(top_k: int) -> None:
+def test_fingerprints_keep_the_top_k_per_day_with_ties_broken_by_text(
+    top_k: int, tmp_path: Path
+) -> None:
     rows = _rows({("a", 0): 3, ("a", 1): 60, ("b", 0): 40, ("b", 2): 41})
-    query = RollupQuery(None, DayRange(DAY, DAY + dt.timedelta(days=3)))
-    got = fingerprints_rollup(rows.lazy(), query, top_k=top_k).collect()
+    path = _flat_file(rows, tmp_path / "rows.parquet")
+    window = {
+        "start": dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC),
+        "end": dt.datetime.combine(DAY + dt.timedelta(days=4), dt.time(), tzinfo=dt.UTC),
+    }
+    with engine.connect(files.layouts([path], str(path))) as con:
+        sql = local_sql.fingerprints(projects=False, top_k=top_k)
+        got = engine.run(con, sql, window, "the fingerprints")
     assert set(got.iter_rows()) == _reference_top(rows, top_k)
 
 
-def test_downloads_rollup_counts_every_row_once() -> None:
+def test_downloads_rollup_counts_every_row_once(tmp_path: Path) -> None:
     rows = _rows({("a", 0): 30, ("b", 1): 11})
+    source = ParquetSource(_flat_file(rows, tmp_path / "rows.parquet"))
     query = RollupQuery(("a",), DayRange(DAY, DAY + dt.timedelta(days=3)))
-    got = downloads_rollup(rows.lazy(), query).collect()
+    got = source.fetch(("downloads",), query)["downloads"]
     assert got["downloads"].sum() == rows.filter(pl.col("project") == "a").height
     assert set(got["ci"].to_list()) == {True, False}  # NULL counts as not CI
     assert got["project"].unique().to_list() == ["a"]
@@ -83,71 +116,67 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(frame.columns, nulls_last=True)
 
 
+def _previous_path(location: Path, query: RollupQuery) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rollups as the previous (Polars) engine computed them, one lazy pass."""
+    rows = reference.canonical(pl.scan_parquet(location)).filter(
+        pl.col("project").is_not_null() & pl.col("timestamp").is_not_null()
+    )
+    rows = rows.with_columns(pl.col("timestamp").dt.cast_time_unit("us"))
+    downloads, fingerprints = pl.collect_all(
+        [reference.downloads_rollup(rows, query), reference.fingerprints_rollup(rows, query)]
+    )
+    return downloads, fingerprints
+
+
 @pytest.mark.parametrize(
     ("layout", "statistics"),
-    [("clustered", True), ("shuffled", True), ("clustered", False)],
+    [("clustered", True), ("shuffled", True), ("clustered", False), ("flattened", True)],
 )
-def test_chunked_ingest_equals_one_pass(
+def test_the_duckdb_engine_equals_the_previous_polars_path(
     small_demo_dir: Path, tmp_path: Path, layout: str, statistics: bool
 ) -> None:
-    """Chunks far smaller than a project-day, projects spanning files, shuffled rows, files
-    without statistics: the bounded-memory rollups equal the single lazy pass exactly."""
+    """Projects spanning files, shuffled rows, files without statistics, the flattened
+    layout: the DuckDB rollups equal the previous engine's exactly."""
     raw = pl.read_parquet(small_demo_dir / "file_downloads").head(150_000)
     if layout == "shuffled":
         raw = raw.sample(fraction=1.0, shuffle=True, seed=1)
     (tmp_path / "rows").mkdir()
     for i, part in enumerate(raw.iter_slices(40_000)):
-        pq.write_table(
-            part.to_arrow(),
-            tmp_path / "rows" / f"part-{i}.parquet",
-            row_group_size=7_000,
-            write_statistics=statistics,
-        )
+        target = tmp_path / "rows" / f"part-{i}.parquet"
+        if layout == "flattened":
+            flat = part.unnest("file", "details", separator=".")
+            flat = flat.unnest(
+                "details.installer",
+                "details.implementation",
+                "details.distro",
+                "details.system",
+                separator=".",
+            ).unnest("details.distro.libc", separator=".")
+            pq.write_table(flat.to_arrow(), target, row_group_size=7_000)
+        else:
+            pq.write_table(
+                part.to_arrow(), target, row_group_size=7_000, write_statistics=statistics
+            )
     source = ParquetSource(tmp_path / "rows")
     day = raw["timestamp"].dt.date()
-    query = RollupQuery(None, DayRange(day.min(), day.max()))  # type: ignore[arg-type]
-    chunks = ingest.plan(source._downloads, query, chunk_rows=15_000)
-    assert len(chunks) >= 8
-    assert ingest.clustered(chunks) == (layout == "clustered" and statistics)
-    downloads, fingerprints = ingest.rollups(chunks, source._read_chunk, query, chunk_rows=15_000)
-    assert downloads["downloads"].sum() == raw.height
-    one_pass = pl.collect_all(
-        [source.rollup("downloads", query), source.rollup("fingerprints", query)]
-    )
-    assert _sorted(downloads).equals(_sorted(one_pass[0]))
-    assert _sorted(fingerprints).equals(_sorted(one_pass[1]))
+    for projects in (None, tuple(sorted(raw["project"].unique().to_list())[:3])):
+        query = RollupQuery(projects, DayRange(day.min(), day.max()))  # type: ignore[arg-type]
+        got = source.fetch(("downloads", "fingerprints"), query)
+        downloads, fingerprints = _previous_path(tmp_path / "rows", query)
+        if projects is None:
+            assert got["downloads"]["downloads"].sum() == raw.height
+        assert _sorted(got["downloads"]).equals(_sorted(downloads))
+        assert _sorted(got["fingerprints"]).equals(_sorted(fingerprints))
 
 
-def test_row_groups_outside_the_question_are_not_read(small_demo_dir: Path) -> None:
+def test_the_demo_dataset_equals_the_previous_path(small_demo_dir: Path) -> None:
     source = ParquetSource(small_demo_dir)
-    every = RollupQuery(None, DayRange(SMALL.start, SMALL.end))
-    one = RollupQuery(("nimbus",), DayRange(SMALL.end, SMALL.end))
-    whole = sum(c.rows for c in ingest.plan(source._downloads, every))
-    some = sum(c.rows for c in ingest.plan(source._downloads, one))
-    assert (
-        whole
-        == pl.scan_parquet(small_demo_dir / "file_downloads").select(pl.len()).collect().item()
+    day = pl.scan_parquet(small_demo_dir / "file_downloads").select(
+        first=pl.col("timestamp").min().dt.date(), last=pl.col("timestamp").max().dt.date()
     )
-    assert 0 < some <= 200_000 < whole  # one or two of the 100k-row groups
-
-
-def test_a_rollup_in_a_child_process_equals_the_one_in_process(small_demo_dir: Path) -> None:
-    source = ParquetSource(small_demo_dir)
-    query = RollupQuery(None, DayRange(SMALL.end - dt.timedelta(days=9), SMALL.end))
-    here = source.compute(["downloads", "fingerprints"], query, isolate=False)
-    steps: list[str] = []
-    there = source.compute(["downloads", "fingerprints"], query, steps.append, isolate=True)
-    assert steps and steps[-1].startswith("read ")  # the child's progress reached us
-    for kind in ("downloads", "fingerprints"):
-        assert _sorted(there[kind]).equals(_sorted(here[kind]))
-
-
-def test_a_failing_child_is_one_clear_line(small_demo_dir: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "rows.parquet"
-    pl.read_parquet(small_demo_dir / "file_downloads").head(1000).write_parquet(copy)
-    source = ParquetSource(copy)
-    copy.write_bytes(b"PAR1 not parquet any more")  # changed under our feet
-    query = RollupQuery(None, DayRange(SMALL.start, SMALL.end))
-    with pytest.raises(DataSchemaError) as info:
-        source.compute(["downloads"], query, isolate=True)
-    assert "\n" not in str(info.value) and "rows.parquet" in str(info.value)
+    first, last = day.collect().row(0)
+    query = RollupQuery(None, DayRange(first, last))
+    got = source.fetch(("downloads", "fingerprints"), query)
+    downloads, fingerprints = _previous_path(small_demo_dir / "file_downloads", query)
+    assert _sorted(got["downloads"]).equals(_sorted(downloads))
+    assert _sorted(got["fingerprints"]).equals(_sorted(fingerprints))

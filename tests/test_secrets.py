@@ -42,8 +42,9 @@ from workbench.analysis import write as write_table
 from workbench.cache import Cache
 from workbench.errors import SourceError, redact
 from workbench.query import RollupQuery
+from workbench.sources.base import KINDS
 from workbench.sources.bigquery import BigQuerySource, make_client
-from workbench.sources.bqfaults import _service_error
+from workbench.sources.bigquery.faults import _service_error
 
 from .conftest import ROOT, SMALL
 
@@ -338,8 +339,8 @@ def test_bigquery_errors_never_quote_credentials(
     assert "/nowhere/" in str(ours.value) and PASSWORD not in str(ours.value)
     source = BigQuerySource()
     for call in (
-        lambda: source.estimate(_query(public_tables)),
-        lambda: source.rollup("downloads", _query(public_tables)),
+        lambda: source.estimate(KINDS, _query(public_tables)),
+        lambda: source.fetch(("downloads",), _query(public_tables)),
         lambda: source.releases((public_tables.package,)),
     ):
         with pytest.raises(SourceError) as error:
@@ -348,7 +349,7 @@ def test_bigquery_errors_never_quote_credentials(
     # the login still reaches the endpoint, as a Basic authorization header
     monkeypatch.setenv("WORKBENCH_BIGQUERY_ENDPOINT", endpoint_with_password(planted.echo_url))
     with pytest.raises(SourceError) as error:
-        BigQuerySource().estimate(_query(public_tables))
+        BigQuerySource().estimate(KINDS, _query(public_tables))
     login = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     assert planted.authorizations[-1] == f"Basic {login}"
     found += scan_stream("echoing endpoint", str(error.value), planted.markers)
@@ -357,14 +358,14 @@ def test_bigquery_errors_never_quote_credentials(
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(planted.good_key))
     hits = len(planted.token_hits)
     with pytest.raises(SourceError, match="credentials") as error:
-        BigQuerySource().estimate(_query(public_tables))
+        BigQuerySource().estimate(KINDS, _query(public_tables))
     assert len(planted.token_hits) > hits, "the precondition: the token endpoint was asked"
     assert JWT.search(planted.token_hits[-1]), "the precondition: the request held a JWT"
     found += scan_stream("rejected credentials", str(error.value), planted.markers)
     # 3. a key file that does not load
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(planted.bad_key))
     with pytest.raises(SourceError, match="credentials") as error:
-        BigQuerySource().estimate(_query(public_tables))
+        BigQuerySource().estimate(KINDS, _query(public_tables))
     found += scan_stream("unusable key file", str(error.value), planted.markers)
     found += scan_stream("python logging", log_text(caplog), planted.markers)
     assert found == []

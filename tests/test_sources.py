@@ -15,7 +15,7 @@ from workbench.errors import DataSchemaError, InvalidInputError
 from workbench.query import RollupQuery
 from workbench.sources import open_source
 from workbench.sources.demo import DemoSource
-from workbench.sources.parquet import ParquetSource
+from workbench.sources.local import ParquetSource
 
 TODAY = dt.date(2026, 11, 25)
 
@@ -53,8 +53,8 @@ def test_flattened_exports_give_the_same_rollup_as_nested(
     days = raw_rows["timestamp"].dt.date()
     query = RollupQuery.of(projects, days.min(), days.max(), today=TODAY)
     for kind in ("downloads", "fingerprints"):
-        a = ParquetSource(nested).rollup(kind, query).collect().sort(pl.all())
-        b = ParquetSource(flat).rollup(kind, query).collect().sort(pl.all())
+        a = ParquetSource(nested).fetch((kind,), query)[kind].sort(pl.all())
+        b = ParquetSource(flat).fetch((kind,), query)[kind].sort(pl.all())
         assert a.height > 0 and a.equals(b)
 
 
@@ -63,9 +63,9 @@ def test_file_directory_and_glob_are_all_accepted(raw_rows: pl.DataFrame, tmp_pa
     parts.mkdir()
     raw_rows.head(10_000).write_parquet(parts / "000.parquet")
     raw_rows.tail(10_000).write_parquet(parts / "001.parquet")
-    sizes = {len(ParquetSource(p)._downloads) for p in (parts, f"{parts}/*.parquet")}
+    sizes = {len(ParquetSource(p)._paths()[0]) for p in (parts, f"{parts}/*.parquet")}
     assert sizes == {2}
-    assert len(ParquetSource(parts / "000.parquet")._downloads) == 1
+    assert len(ParquetSource(parts / "000.parquet")._paths()[0]) == 1
 
 
 def test_pep503_names_find_the_project(small_demo: DemoSource, cache: Cache) -> None:
@@ -130,8 +130,8 @@ def test_wrong_schema_is_a_clear_error_and_the_cache_is_untouched(
 def test_wrong_types_are_named(raw_rows: pl.DataFrame, tmp_path: Path) -> None:
     path = tmp_path / "typed.parquet"
     raw_rows.with_columns(pl.col("timestamp").cast(pl.String)).write_parquet(path)
-    with pytest.raises(DataSchemaError, match="timestamp is String"):
-        ParquetSource(path).rollup("downloads", RollupQuery.of("x", "2026-01-01", "2026-01-02"))
+    with pytest.raises(DataSchemaError, match="timestamp is text"):
+        ParquetSource(path).fetch(("downloads",), RollupQuery.of("x", "2026-01-01", "2026-01-02"))
 
 
 def test_truncated_and_empty_files_are_refused_up_front(
@@ -165,8 +165,8 @@ def test_naive_timestamps_are_read_as_utc(raw_rows: pl.DataFrame, tmp_path: Path
     raw_rows.write_parquet(aware)
     day = raw_rows["timestamp"].dt.date().min()
     query = RollupQuery.of(raw_rows["project"][0], day, day, today=TODAY)
-    a = ParquetSource(naive).rollup("downloads", query).collect().sort(pl.all())
-    b = ParquetSource(aware).rollup("downloads", query).collect().sort(pl.all())
+    a = ParquetSource(naive).fetch(("downloads",), query)["downloads"].sort(pl.all())
+    b = ParquetSource(aware).fetch(("downloads",), query)["downloads"].sort(pl.all())
     assert a.equals(b)
 
 

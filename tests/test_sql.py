@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench import sql
 from workbench.errors import InvalidInputError
 from workbench.query import DayRange, RollupQuery
 from workbench.schema import DOWNLOADS_TABLE, METADATA_TABLE
+from workbench.sources.bigquery import sql
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = dt.date(2026, 11, 25)

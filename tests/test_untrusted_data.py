@@ -32,12 +32,12 @@ from workbench import charts, data
 from workbench.cache import Cache
 from workbench.charts.render import spec
 from workbench.cli import main
+from workbench.dimensions import COLUMNS
 from workbench.errors import DataSchemaError
 from workbench.query import DayRange, RollupQuery
-from workbench.rollup import REQUIRED
 from workbench.schema import FILE_DOWNLOADS, arrow_schema
 from workbench.sources.bigquery import BigQuerySource
-from workbench.sources.parquet import ParquetSource
+from workbench.sources.local import ParquetSource
 
 TODAY = dt.date(2026, 11, 25)
 UTC = dt.UTC
@@ -185,8 +185,9 @@ def check_exact(
     kept = counted(rows, None if projects is None else set(query.projects or ()), first, last)
     downloads = rollup.downloads
     assert dict(rollup.totals().iter_rows()) == by(kept, lambda r: r["project"])
-    lazy = source.rollup("downloads", query).group_by("project").agg(pl.col("downloads").sum())
-    assert dict(lazy.collect().iter_rows()) == by(kept, lambda r: r["project"])  # the lazy path
+    fetched = source.fetch(("downloads",), query)["downloads"]
+    per_project = fetched.group_by("project").agg(pl.col("downloads").sum())
+    assert dict(per_project.iter_rows()) == by(kept, lambda r: r["project"])  # uncached
     daily = b.daily(downloads, query.days)
     got_daily = {(p, d): n for p, d, n in daily.select("project", "date", "downloads").iter_rows()}
     want_daily = by(kept, lambda r: (r["project"], utc_day(r["timestamp"])))
@@ -316,7 +317,7 @@ def _conform_rows(rows: list[dict[str, Any]], schema: pa.Schema) -> list[dict[st
     return [{f.name: cut(r.get(f.name), f.type) for f in schema} for r in rows]
 
 
-@pytest.mark.parametrize("path", sorted(REQUIRED.values()))
+@pytest.mark.parametrize("path", sorted(c.path for c in COLUMNS.values() if c.required))
 def test_a_missing_column_is_named(path: tuple[str, ...], tmp_path: Path, cache: Cache) -> None:
     tally.count("untrusted data: missing columns")
     schema = _without(path)
@@ -333,11 +334,11 @@ def test_a_missing_column_is_named(path: tuple[str, ...], tmp_path: Path, cache:
 
 
 WRONG_TYPES = {
-    "country_code int": ("country_code", pa.int32(), "country_code is Int32"),
-    "project int": ("project", pa.int64(), "project is Int64"),
-    "timestamp int": ("timestamp", pa.int64(), "timestamp is Int64"),
-    "timestamp date": ("timestamp", pa.date32(), "timestamp is Date"),
-    "timestamp string": ("timestamp", pa.string(), "timestamp is String"),
+    "country_code int": ("country_code", pa.int32(), "country_code is a number"),
+    "project int": ("project", pa.int64(), "project is a number"),
+    "timestamp int": ("timestamp", pa.int64(), "timestamp is a number"),
+    "timestamp date": ("timestamp", pa.date32(), "timestamp is a date without a time"),
+    "timestamp string": ("timestamp", pa.string(), "timestamp is text"),
 }
 
 
@@ -369,8 +370,8 @@ def test_nested_ci_and_python_of_the_wrong_type(tmp_path: Path, cache: Cache) ->
     tally.count("untrusted data: wrong types")
     flat = flatten(pa.Table.from_pylist(organic(), schema=SCHEMA))
     for column, values, message in [
-        ("details.ci", pa.array(["yes"] * flat.num_rows), "details.ci is String"),
-        ("details.python", pa.array([3.12] * flat.num_rows), "details.python is Float64"),
+        ("details.ci", pa.array(["yes"] * flat.num_rows), "details.ci is text"),
+        ("details.python", pa.array([3.12] * flat.num_rows), "details.python is a number"),
     ]:
         index = flat.schema.get_field_index(column)
         path = write_table(tmp_path / f"{column}.parquet", flat.set_column(index, column, values))
@@ -419,7 +420,7 @@ def test_a_file_without_columns(tmp_path: Path) -> None:
     tally.count("untrusted data: empty and truncated files")
     path = write_table(tmp_path / "nothing.parquet", pa.table({}))
     with pytest.raises(DataSchemaError, match="missing timestamp, project"):
-        ParquetSource(path).rollup("downloads", RollupQuery.of("x", FIRST, LAST, today=TODAY))
+        ParquetSource(path).fetch(("downloads",), RollupQuery.of("x", FIRST, LAST, today=TODAY))
 
 
 # --- a directory of mixed files ----------------------------------------------------------
@@ -566,8 +567,8 @@ def test_rollup_shaped_files_cannot_be_fed_as_download_rows(tmp_path: Path) -> N
         )
         frame.write_parquet(path)
         with pytest.raises(DataSchemaError, match="looks like a rollup"):
-            ParquetSource(path).rollup(
-                "downloads", RollupQuery.of("pkg-a", FIRST, LAST, today=TODAY)
+            ParquetSource(path).fetch(
+                ("downloads",), RollupQuery.of("pkg-a", FIRST, LAST, today=TODAY)
             )
         result = CliRunner().invoke(main, ["fetch", "pkg-a", "--source", str(path)])
         assert result.exit_code == 3 and "looks like a rollup" in result.stderr
@@ -600,7 +601,7 @@ def test_a_tampered_cache_entry_is_refetched_never_shown(
     rows = organic()
     source = ParquetSource(write(tmp_path / "rows.parquet", rows))
     truth = check_exact(source, rows, cache, projects=["pkg-a", "pkg-b"])
-    assert _tamper(cache, kind, values) == 1
+    assert _tamper(cache, kind, values) == 2  # one entry per package
     again = check_exact(source, rows, cache, projects=["pkg-a", "pkg-b"])
     wrong = again.totals().equals(truth.totals()) is False
     tally.lost("untrusted data: wrong totals after a tampered cache entry", int(wrong))

@@ -19,6 +19,14 @@ entry is self-checking:
   without permission, :meth:`Cache.store` returns the result unkept with one
   :class:`~workbench.errors.CacheWriteWarning`; existing entries are untouched
   and no temporary file stays behind.
+
+**Day spans.** Rollups and population features are stored as *span entries*: one file per
+(space, first day, last day), where a space is one source × kind × scope (a package, or
+every package). The days are in the file name, so :meth:`Cache.spans` lists what a space
+holds from a directory listing and the footers alone; :mod:`workbench.data` assembles any
+range from the days held and fetches only the rest. Span entries are written sorted by
+project, with statistics, so one package is read out of an every-package entry by its row
+groups only (:meth:`Cache.read`, through one open file: a consistent snapshot).
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ _META_KEY = b"workbench"
 _SUFFIX = ".parquet"
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP = dt.timedelta(hours=1)
+#: Rows per row group of an entry: one package's rows of an every-package entry are read
+#: by their row groups only.
+_ROW_GROUP = 64_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +75,17 @@ class Entry:
     rows: int
     size: int
     description: Mapping[str, Any]
+    #: For a span entry: its space and the days it holds.
+    space: str | None = None
+    days: tuple[dt.date, dt.date] | None = None
 
     def age(self, now: dt.datetime | None = None) -> dt.timedelta:
         return (now or dt.datetime.now(dt.UTC)) - self.created
+
+
+def span_key(space: str, first: dt.date, last: dt.date) -> str:
+    """The key (and file stem) of the span entry of ``space`` for ``first``..``last``."""
+    return f"{space}.{first:%Y%m%d}-{last:%Y%m%d}"
 
 
 def make_key(material: Mapping[str, Any]) -> str:
@@ -128,10 +147,14 @@ class Cache:
         complete: bool,
         description: Mapping[str, Any],
         now: dt.datetime | None = None,
+        span: tuple[str, dt.date, dt.date] | None = None,
     ) -> Entry:
         """Store ``frame`` atomically under ``key``; returns the new entry."""
-        table = conform(frame, kind).to_arrow()
-        meta = {
+        conformed = conform(frame, kind)
+        if span is not None and "project" in conformed.columns:
+            conformed = conformed.sort("project", "date")
+        table = conformed.to_arrow()
+        meta: dict[str, Any] = {
             "key": key,
             "kind": kind,
             "schema_version": SCHEMA_VERSION,
@@ -139,6 +162,8 @@ class Cache:
             "complete": complete,
             "description": dict(description),
         }
+        if span is not None:
+            meta["span"] = [span[0], str(span[1]), str(span[2])]
         table = table.replace_schema_metadata({_META_KEY: json.dumps(meta, default=str).encode()})
         self.root.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
@@ -146,7 +171,7 @@ class Cache:
         )
         try:
             with os.fdopen(fd, "wb") as handle:
-                pq.write_table(table, handle, compression="zstd")
+                pq.write_table(table, handle, compression="zstd", row_group_size=_ROW_GROUP)
                 handle.flush()
                 os.fsync(handle.fileno())
                 size = os.fstat(handle.fileno()).st_size
@@ -158,8 +183,18 @@ class Cache:
         _fsync_dir(self.root)
         created = dt.datetime.fromisoformat(str(meta["created"]))
         description = dict(description)
+        days = (span[1], span[2]) if span is not None else None
         return Entry(
-            key, self.path(key), kind, created, complete, table.num_rows, size, description
+            key,
+            self.path(key),
+            kind,
+            created,
+            complete,
+            table.num_rows,
+            size,
+            description,
+            span[0] if span is not None else None,
+            days,
         )
 
     def store(
@@ -170,11 +205,12 @@ class Cache:
         *,
         complete: bool,
         description: Mapping[str, Any],
+        span: tuple[str, dt.date, dt.date] | None = None,
     ) -> Entry | None:
         """:meth:`put`, but a cache that cannot be written (full disk, read-only, no
         permission) only costs a :class:`CacheWriteWarning`: returns ``None``, keeps nothing."""
         try:
-            return self.put(key, kind, frame, complete=complete, description=description)
+            return self.put(key, kind, frame, complete=complete, description=description, span=span)
         except (OSError, pa.ArrowException) as exc:
             warnings.warn(
                 CacheWriteWarning(
@@ -184,6 +220,75 @@ class Cache:
                 stacklevel=2,
             )
             return None
+
+    # -- day spans -------------------------------------------------------------------
+    def store_span(
+        self,
+        space: str,
+        kind: str,
+        frame: pl.DataFrame,
+        first: dt.date,
+        last: dt.date,
+        *,
+        complete: bool,
+        description: Mapping[str, Any],
+    ) -> Entry | None:
+        """Store the days ``first``..``last`` of ``space`` (see :meth:`store`)."""
+        key = span_key(space, first, last)
+        return self.store(
+            key,
+            kind,
+            frame,
+            complete=complete,
+            description=description,
+            span=(space, first, last),
+        )
+
+    def spans(self, space: str, *, now: dt.datetime | None = None) -> list[Entry]:
+        """The valid span entries of ``space`` (footers checked; expired incomplete ones
+        and bad files left out, bad files removed), newest first."""
+        if not self.root.exists():
+            return []
+        found = []
+        for path in self.root.glob(f"{space}.*{_SUFFIX}"):
+            entry = _footer(path)
+            if entry is None or entry.space != space or entry.key != path.stem:
+                _discard(path)
+                continue
+            if not entry.complete and entry.age(now) > self.ttl:
+                continue
+            found.append(entry)
+        return sorted(found, key=lambda e: e.created, reverse=True)
+
+    def read(self, entry: Entry, project: str | None = None) -> pl.DataFrame | None:
+        """The frame of ``entry`` (only ``project``'s rows, read by row group, when given),
+        from one open file; ``None`` when it is gone or no longer a whole entry (then it
+        is removed, so it is fetched again)."""
+        try:
+            with entry.path.open("rb") as handle:
+                parquet = pq.ParquetFile(handle)
+                described = _describe_meta(entry.path, parquet.metadata, entry.size)
+                if described is None or described.key != entry.key:
+                    _discard(entry.path, os.fstat(handle.fileno()))
+                    return None
+                if project is None:
+                    table = parquet.read()
+                else:
+                    groups = _groups_with(parquet.metadata, project)
+                    table = parquet.read_row_groups(groups) if groups else None
+            frame = conform(pl.from_arrow(table), entry.kind) if table is not None else None  # type: ignore[arg-type]
+        except FileNotFoundError:
+            return None
+        except (OSError, pl.exceptions.PolarsError, pa.ArrowException):
+            _discard(entry.path)
+            return None
+        if frame is None:
+            return conform(pl.DataFrame(schema=ROLLUP_SCHEMAS[entry.kind]), entry.kind)
+        return frame if project is None else frame.filter(pl.col("project") == project)
+
+    def discard(self, path: Path) -> None:
+        """Remove an entry found damaged (it is fetched again)."""
+        _discard(path)
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
@@ -220,9 +325,11 @@ class Cache:
                 continue
             if path.suffix != _SUFFIX:
                 continue
-            entry = self.entry(path.name.removesuffix(_SUFFIX))
-            if entry is not None:
-                found.append(entry)
+            entry = _footer(path)
+            if entry is None or entry.key != path.name.removesuffix(_SUFFIX):
+                _discard(path)
+                continue
+            found.append(entry)
         return sorted(found, key=lambda e: e.created, reverse=True)
 
     def size(self) -> int:
@@ -256,6 +363,23 @@ def _describe(path: Path, content: bytes, size: int) -> Entry | None:
     """Check an entry's footer; ``None`` if it is not a whole, current entry."""
     try:
         meta_file = pq.read_metadata(pa.BufferReader(content))
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    return _describe_meta(path, meta_file, size)
+
+
+def _footer(path: Path) -> Entry | None:
+    """The entry described by ``path``'s footer alone (no data read)."""
+    try:
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            return _describe_meta(path, pq.read_metadata(handle), size)
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+
+
+def _describe_meta(path: Path, meta_file: pq.FileMetaData, size: int) -> Entry | None:
+    try:
         raw = (meta_file.metadata or {}).get(_META_KEY)
         if raw is None:
             return None
@@ -266,6 +390,10 @@ def _describe(path: Path, content: bytes, size: int) -> Entry | None:
         names = list(meta_file.schema.to_arrow_schema().names)
         if names != list(ROLLUP_SCHEMAS[kind]):
             return None
+        span = meta.get("span")
+        days = None
+        if span is not None:
+            days = (dt.date.fromisoformat(span[1]), dt.date.fromisoformat(span[2]))
         return Entry(
             key=str(meta["key"]),
             path=path,
@@ -275,9 +403,24 @@ def _describe(path: Path, content: bytes, size: int) -> Entry | None:
             rows=meta_file.num_rows,
             size=size,
             description=meta.get("description", {}),
+            space=str(span[0]) if span is not None else None,
+            days=days,
         )
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None
+
+
+def _groups_with(meta: pq.FileMetaData, project: str) -> list[int]:
+    """Row groups whose ``project`` statistics may hold ``project`` (all, without them)."""
+    index = next(
+        (i for i in range(meta.num_columns) if meta.schema.column(i).path == "project"), None
+    )
+    groups = []
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(index).statistics if index is not None else None
+        if stats is None or not stats.has_min_max or stats.min <= project <= stats.max:
+            groups.append(i)
+    return groups
 
 
 def _discard(path: Path, seen: os.stat_result | None = None) -> None:

@@ -32,7 +32,7 @@ from workbench.errors import (
 from workbench.names import normalize
 from workbench.query import DayRange, RollupQuery, parse_day
 from workbench.sources import open_source
-from workbench.sources.base import CostEstimate, Source, human_bytes
+from workbench.sources.base import KINDS, CostEstimate, Source, human_bytes
 from workbench.sources.demo import DemoSource
 
 if TYPE_CHECKING:
@@ -118,15 +118,13 @@ def _confirm(assume_yes: bool) -> Callable[[CostEstimate], bool]:
 
 def _source(spec: str, *, max_bytes: int | None, yes: bool, progress: Spinner) -> Source:
     source = open_source(spec, max_bytes_billed=max_bytes, confirm=_confirm(yes))
-    if isinstance(source, DemoSource):
-        source._progress = progress  # generation on first use reports progress
+    source.prepare(progress)  # the demo is generated on first use, with progress
     return source
 
 
 def _days(source: Source, start: str | None, end: str | None, days: int) -> DayRange:
-    default_end = source.today - dt.timedelta(days=1) if isinstance(source, DemoSource) else None
     if end is None:
-        last = default_end or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+        last = source.last_day()
     else:
         last = parse_day(end, what="end date")
         DayRange.checked(last, last)  # in range before any arithmetic on it
@@ -224,7 +222,7 @@ def fetch(
         source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
         query = RollupQuery.of(list(packages), *_range_args(source, start, end, days))
         if dry_run:
-            estimate = source.estimate(query)
+            estimate = source.estimate(KINDS, query)
             click.echo(
                 f"{source.describe()}: {estimate}"
                 if estimate
@@ -554,7 +552,7 @@ def serve(notebook: str | None, port: int, no_browser: bool, preheat: bool) -> N
             raise InvalidInputError(f"no app {notebook!r}; available: {', '.join(available)}")
         target = NOTEBOOKS if notebook is None else NOTEBOOKS / notebook
         bar = Spinner(True, "preparing the demo data")
-        DemoSource(progress=bar).ensure()
+        DemoSource().prepare(bar)
         bar.close()
         args = [
             sys.executable,

@@ -1,37 +1,55 @@
-"""Sources + cache → the frames an investigation works on.
+"""Sources + cache → the frames an investigation works on, day by day.
 
-:func:`load` answers a :class:`RollupQuery` from the cache where it can and
-from the source where it must, split so that complete days are cached for good
-and days still in progress (today, yesterday) expire after the cache TTL. For
-a paying source (BigQuery) the cost of everything missing is estimated and
-authorised once, before any query runs. Nothing is cached from a failed fetch, and a
-cache that cannot be written (full disk, read-only) costs one warning, not the answer.
+:func:`load` answers a :class:`RollupQuery` and :func:`population` a range of days from the
+days the cache already holds, and fetches only the days it does not: one request per
+contiguous span of missing days (for the packages missing exactly that span), priced and
+authorised once, before anything runs. Fetched days are stored per package (or for every
+package) and per span, complete days for good and days still in progress (live sources:
+yesterday and today) until the cache TTL. A package's days are also served from an
+every-package entry of the same source (a scan's rollups serve a later investigation).
+
+Nothing is cached from a failed fetch, an answer with impossible counts is refused, and a
+cache that cannot be written (full disk, read-only) costs one warning, not the answer. Two
+processes asking for the same package and days fetch them once (an inter-process lock per
+package; the second finds the days held).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from workbench.cache import Cache, make_key
-from workbench.errors import DataSchemaError, WorkbenchError
-from workbench.query import DayRange, RollupQuery, utc_today
+from workbench.cache import Cache, Entry, make_key
+from workbench.errors import DataSchemaError, SourceError
+from workbench.population import features
+from workbench.query import DayRange, RollupQuery
 from workbench.schema import conform, empty
-from workbench.sources.base import KINDS, CostEstimate, Progress, Source
+from workbench.sources.base import KINDS, CostEstimate, Progress, Source, total
+
+#: The scope of an entry holding every package.
+ALL = "*"
+#: The largest count a rollup may hold: integers above it lose precision as JSON / in charts.
+MAX_COUNT = 2**53
+_COUNTS = {
+    "downloads": ("downloads",),
+    "fingerprints": ("downloads", "fingerprints"),
+    "population": ("downloads",),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One cached piece of an answer."""
+    """One piece of an answer: the days of one kind and scope served by one entry (or
+    fetched now)."""
 
     kind: str
+    scope: str
     days: DayRange
     complete: bool
     from_cache: bool
@@ -55,12 +73,18 @@ class Provenance:
     def from_cache(self) -> bool:
         return all(p.from_cache for p in self.parts)
 
+    @property
+    def days_fetched(self) -> int:
+        """Days fetched now (per scope, counted once whatever the number of kinds)."""
+        return len({(p.scope, d) for p in self.parts if not p.from_cache for d in _days(p.days)})
+
     def summary(self) -> str:
-        cached = sum(p.from_cache for p in self.parts)
+        wanted = self.query.days.days * max(1, len({p.scope for p in self.parts}))
+        fetched = self.days_fetched
+        held = f"{wanted - fetched}/{wanted} package-days from cache"
         cost = f"; queried: {self.estimate}" if self.estimate else ""
-        parts = f"{cached}/{len(self.parts)} parts from cache"
         caveats = "".join(f"; caveat: {c}" for c in self.caveats)
-        return f"{self.source}; {self.query.describe()}; {parts}{cost}{caveats}"
+        return f"{self.source}; {self.query.describe()}; {held}{cost}{caveats}"
 
 
 @dataclass(frozen=True)
@@ -82,126 +106,280 @@ class Rollup:
         )
 
 
-def _key_material(source: Source, kind: str, query: RollupQuery) -> dict[str, Any]:
-    material: dict[str, Any] = {
-        "kind": kind,
-        "source": source.identity,
-        "projects": list(query.projects) if query.projects is not None else None,
-        "start": str(query.days.start),
-        "end": str(query.days.end),
-    }
-    sql = getattr(source, "sql", None)
-    if callable(sql):
-        material["sql"] = hashlib.sha256(str(sql(kind, query)).encode()).hexdigest()
-    return material
-
-
-#: The largest count a rollup may hold: integers above it lose precision as JSON / in charts.
-MAX_COUNT = 2**53
-_COUNTS = {"downloads": ("downloads",), "fingerprints": ("downloads", "fingerprints")}
-
-
 def plausible(frame: pl.DataFrame, kind: str) -> bool:
-    """Every count of a ``downloads`` / ``fingerprints`` rollup is a whole number of rows:
-    at least 1 and at most :data:`MAX_COUNT` (a tampered cache entry or a broken source can
-    hold anything)."""
-    columns = _COUNTS.get(kind, ())
-    if not columns or frame.height == 0:
-        return True
-    ok = frame.select(
-        pl.all_horizontal(
-            pl.col(c).is_between(1, MAX_COUNT).fill_null(False) for c in columns
-        ).all()
-    ).item()
-    return bool(ok)
+    """Counts are whole downloads: at least 1 and at most 2^53 (checked on every cache
+    read and every source answer; anything else is a damaged or hostile file)."""
+    for name in _COUNTS.get(kind, ()):
+        column = frame[name]
+        if column.null_count():
+            return False
+        if frame.height and (column.min() < 1 or column.max() > MAX_COUNT):  # type: ignore[operator]
+            return False
+    return True
 
 
-def _collect_all(frames: list[pl.LazyFrame], what: str) -> list[pl.DataFrame]:
-    """Collect lazy frames in one streaming run (a scan they share is read once)."""
-    try:
-        return pl.collect_all(frames, engine="streaming")
-    except WorkbenchError:
-        raise
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise DataSchemaError(f"{what} could not be computed from the data: {first}") from None
+def _days(days: DayRange) -> Iterator[dt.date]:
+    for i in range(days.days):
+        yield days.start + dt.timedelta(days=i)
 
 
-def _collect(frame: pl.LazyFrame, what: str) -> pl.DataFrame:
-    return _collect_all([frame], what)[0]
-
-
-def _parts(source: Source, query: RollupQuery, today: dt.date) -> list[tuple[RollupQuery, bool]]:
-    if not source.live:
-        return [(query, True)]
-    complete, incomplete = query.days.split(today - dt.timedelta(days=1))
-    out = []
-    if complete is not None:
-        out.append((query.with_days(complete), True))
-    if incomplete is not None:
-        out.append((query.with_days(incomplete), False))
+def runs(days: list[dt.date]) -> list[DayRange]:
+    """Sorted days → the contiguous spans they form."""
+    out: list[DayRange] = []
+    for day in sorted(days):
+        if out and day == out[-1].end + dt.timedelta(days=1):
+            out[-1] = DayRange(out[-1].start, day)
+        else:
+            out.append(DayRange(day, day))
     return out
 
 
-def _part_frames(
+# -- the day-span machinery, for rollups and the population alike ---------------------------
+@dataclass
+class _Piece:
+    """A candidate for some days of one (kind, scope): a cache entry or a fresh frame."""
+
+    days: tuple[dt.date, dt.date]
+    complete: bool
+    created: dt.datetime
+    entry: Entry | None = None
+    project: str | None = None  # read only this package's rows (an every-package entry)
+    frame: pl.DataFrame | None = None
+
+    @property
+    def fresh(self) -> bool:
+        return self.entry is None
+
+
+@dataclass
+class _Ask:
+    """One kind for one scope: where its days may be held (best first) and stored."""
+
+    kind: str
+    scope: str
+    spaces: list[tuple[str, str | None]]
+    store: str
+    pieces: list[_Piece] = field(default_factory=list)
+    served: dict[dt.date, _Piece] = field(default_factory=dict)
+
+
+def _cover(ask: _Ask, days: DayRange) -> None:
+    """Assign each day to the best piece holding it: fresh, then complete, then newest."""
+    ranked = sorted(ask.pieces, key=lambda p: (not p.fresh, not p.complete, -p.created.timestamp()))
+    ask.served = {}
+    for piece in ranked:
+        first, last = max(piece.days[0], days.start), min(piece.days[1], days.end)
+        for i in range((last - first).days + 1):
+            ask.served.setdefault(first + dt.timedelta(days=i), piece)
+
+
+def _load_pieces(cache: Cache, ask: _Ask, days: DayRange, refresh: bool) -> None:
+    """The entries of the ask's spaces that overlap ``days`` (fresh pieces are kept)."""
+    ask.pieces = [p for p in ask.pieces if p.fresh]
+    if refresh:
+        return
+    for space, project in ask.spaces:
+        for entry in cache.spans(space):
+            assert entry.days is not None
+            if entry.days[1] < days.start or entry.days[0] > days.end:
+                continue
+            ask.pieces.append(_Piece(entry.days, entry.complete, entry.created, entry, project))
+
+
+def _read(cache: Cache, piece: _Piece, kind: str) -> pl.DataFrame | None:
+    """A piece's frame (read once); ``None`` (and the file removed) when it is damaged."""
+    if piece.frame is None and piece.entry is not None:
+        frame = cache.read(piece.entry, piece.project)
+        if frame is None or not plausible(frame, kind):
+            cache.discard(piece.entry.path)
+            return None
+        piece.frame = frame
+    return piece.frame
+
+
+def _settle(cache: Cache, ask: _Ask, days: DayRange) -> None:
+    """Cover the days with pieces whose frames read well (damaged ones are dropped, so
+    their days count as missing and are fetched again)."""
+    while True:
+        _cover(ask, days)
+        serving = {id(p): p for p in ask.served.values()}
+        broken = [p for p in serving.values() if _read(cache, p, ask.kind) is None]
+        if not broken:
+            return
+        ask.pieces = [p for p in ask.pieces if all(p is not b for b in broken)]
+
+
+def _missing(asks: list[_Ask], days: DayRange) -> dict[str, list[dt.date]]:
+    """Per scope, the days some kind does not hold."""
+    out: dict[str, set[dt.date]] = {}
+    for ask in asks:
+        gaps = [d for d in _days(days) if d not in ask.served]
+        if gaps:
+            out.setdefault(ask.scope, set()).update(gaps)
+    return {scope: sorted(found) for scope, found in out.items()}
+
+
+def _fetches(missing: dict[str, list[dt.date]]) -> list[tuple[DayRange, tuple[str, ...]]]:
+    """One request per contiguous span of missing days, for the scopes missing it."""
+    by_span: dict[DayRange, list[str]] = {}
+    for scope, gaps in missing.items():
+        for span in runs(gaps):
+            by_span.setdefault(span, []).append(scope)
+    return [(span, tuple(sorted(scopes))) for span, scopes in sorted(by_span.items(), key=str)]
+
+
+Fetch = Callable[[DayRange, tuple[str, ...]], dict[str, pl.DataFrame]]
+
+
+def _gather(
     source: Source,
     cache: Cache,
-    part: RollupQuery,
-    complete: bool,
-    keys: dict[str, str],
-    hits: dict[str, pl.DataFrame],
+    asks: list[_Ask],
+    days: DayRange,
     *,
     refresh: bool,
+    price: Callable[[DayRange, tuple[str, ...]], CostEstimate | None],
+    fetch: Fetch,
     say: Progress,
-) -> dict[str, tuple[pl.DataFrame, bool]]:
-    """Every rollup of one part: from the cache where it can, the rest computed together.
-
-    The missing rollups are collected in one ``collect_all``, so a local source reads its
-    files once for both (profiled: the second scan was 40 % of a cold load). Their cache
-    keys are locked (in a fixed order) so two processes never compute one part twice.
-    """
-    got = {kind: (hits[key], True) for kind, key in keys.items() if key in hits}
-    wanted = sorted(kind for kind in keys if kind not in got)
-    if not wanted:
-        return got
-    with ExitStack() as stack:
-        for kind in sorted(wanted, key=keys.__getitem__):
-            stack.enter_context(cache.lock(keys[kind]))
-        for kind in list(wanted):  # another process may have won the race
-            frame = None if refresh else cache.get(keys[kind], kind)
-            if frame is not None and plausible(frame, kind):
-                got[kind] = (frame, True)
-                wanted.remove(kind)
-        if wanted:
-            say(f"computing the {' and '.join(wanted)} rollups for {part.describe()}")
-            compute = getattr(source, "compute", None)
-            if callable(compute):  # the source computes eagerly (bounded memory)
-                done = compute(wanted, part, say)
-                computed = [done[kind] for kind in wanted]
-            else:
-                computed = _collect_all(
-                    [source.rollup(kind, part) for kind in wanted],
-                    f"the {' and '.join(wanted)} rollups",
-                )
-            for kind, raw in zip(wanted, computed, strict=True):
-                frame = conform(raw, kind)
+    complete_before: dt.date,
+) -> CostEstimate | None:
+    """Cover ``days`` for every ask from the cache, fetch the rest (priced and authorised
+    once), store what was fetched, and leave each ask's pieces ready to assemble."""
+    for ask in asks:
+        _load_pieces(cache, ask, days, refresh)
+        _settle(cache, ask, days)
+    todo = _fetches(_missing(asks, days))
+    if not todo:
+        return None
+    estimate = total([price(span, scopes) for span, scopes in todo])
+    if estimate is not None:
+        source.authorize(estimate)
+    by_scope = {(a.kind, a.scope): a for a in asks}
+    for span, scopes in todo:
+        with ExitStack() as stack:
+            for scope in scopes:  # sorted: two processes lock in the same order
+                stack.enter_context(cache.lock(_lock_key(asks, scope)))
+            if not refresh:  # another process may have fetched these days meanwhile
+                for ask in asks:
+                    if ask.scope in scopes:
+                        _load_pieces(cache, ask, days, refresh)
+                        _settle(cache, ask, days)
+                scopes = tuple(s for s in scopes if s in _missing(asks, span))
+                if not scopes:
+                    continue
+            say(f"fetching {span} for {_scopes(scopes)}")
+            got = fetch(span, scopes)
+            for kind, frame in got.items():
                 if not plausible(frame, kind):
                     raise DataSchemaError(
-                        f"the {kind} rollup from {source.describe()} has impossible counts "
-                        f"(below 1 or above 2^53); nothing was cached"
+                        f"the {kind} answer from {source.describe()} has impossible counts "
+                        "(below 1 or above 2^53); nothing was cached"
                     )
-                got[kind] = (frame, False)
-            for kind in wanted:  # stored only once every rollup of the part is good
-                cache.store(
-                    keys[kind],
-                    kind,
-                    got[kind][0],
-                    complete=complete,
-                    description={"source": source.describe(), "query": part.describe()},
+            for kind, frame in got.items():
+                for scope in scopes:
+                    ask = by_scope[(kind, scope)]
+                    mine = frame if scope == ALL else frame.filter(pl.col("project") == scope)
+                    _store(source, cache, ask, mine, span, complete_before)
+    for ask in asks:
+        _cover(ask, days)
+    return estimate
+
+
+def _lock_key(asks: list[_Ask], scope: str) -> str:
+    return next(a.store for a in asks if a.scope == scope)
+
+
+def _scopes(scopes: tuple[str, ...]) -> str:
+    if scopes == (ALL,):
+        return "every package"
+    return ", ".join(scopes[:5]) + (f" and {len(scopes) - 5} more" if len(scopes) > 5 else "")
+
+
+def _store(
+    source: Source,
+    cache: Cache,
+    ask: _Ask,
+    frame: pl.DataFrame,
+    span: DayRange,
+    boundary: dt.date,
+) -> None:
+    """Keep ``frame`` (the days of ``span``) as complete pieces (days before ``boundary``)
+    and still-changing ones."""
+    parts = [
+        (DayRange(span.start, min(span.end, boundary - dt.timedelta(days=1))), True),
+        (DayRange(max(span.start, boundary), span.end), False),
+    ]
+    for days, complete in parts:
+        if days.start > days.end:
+            continue
+        piece_frame = frame.filter(pl.col("date").is_between(days.start, days.end))
+        description = {
+            "source": source.describe(),
+            "kind": ask.kind,
+            "scope": ask.scope,
+            "days": str(days),
+        }
+        entry = cache.store_span(
+            ask.store,
+            ask.kind,
+            piece_frame,
+            days.start,
+            days.end,
+            complete=complete,
+            description=description,
+        )
+        created = entry.created if entry is not None else dt.datetime.now(dt.UTC)
+        ask.pieces.append(_Piece((days.start, days.end), complete, created, frame=piece_frame))
+
+
+def _assemble(ask: _Ask, days: DayRange, schema: Any) -> tuple[pl.DataFrame, list[Part]]:
+    """The ask's frame for ``days`` from its pieces, and the parts it came from."""
+    by_piece: dict[int, list[dt.date]] = {}
+    pieces = {}
+    for day, piece in ask.served.items():
+        by_piece.setdefault(id(piece), []).append(day)
+        pieces[id(piece)] = piece
+    frames, parts = [], []
+    for key, served in by_piece.items():
+        piece = pieces[key]
+        assert piece.frame is not None
+        for span in runs(served):
+            chunk = piece.frame.filter(pl.col("date").is_between(span.start, span.end))
+            frames.append(chunk)
+            parts.append(
+                Part(
+                    ask.kind,
+                    ask.scope,
+                    span,
+                    piece.complete,
+                    not piece.fresh,
+                    chunk.height,
+                    piece.created,
                 )
-    return {kind: got[kind] for kind in keys}
+            )
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    return frame, sorted(parts, key=lambda p: (p.kind, p.scope, p.days.start))
 
 
+def _complete_before(source: Source, today: dt.date | None) -> dt.date:
+    """Days before this one are complete (``today`` overrides the source's own clock)."""
+    if today is None or not source.live:
+        return source.complete_before()
+    return today - dt.timedelta(days=1)
+
+
+def _space(source: Source, kind: str, scope: str, **extra: str) -> str:
+    material = {
+        "kind": kind,
+        "source": source.identity,
+        "engine": source.engine(),
+        "scope": scope,
+        **extra,
+    }
+    return make_key(material)[:40]
+
+
+# -- rollups ------------------------------------------------------------------------------
 def load(
     source: Source,
     query: RollupQuery,
@@ -211,64 +389,163 @@ def load(
     today: dt.date | None = None,
     progress: Progress | None = None,
 ) -> Rollup:
-    """The downloads and fingerprint rollups for ``query``, cached."""
+    """The downloads and fingerprint rollups for ``query``, from the days the cache holds
+    and the days fetched now."""
     cache = cache or Cache()
     say = progress or (lambda _msg: None)
-    today = today or utc_today()
-    plan = []  # (kind, part query, complete, key)
-    for part, complete in _parts(source, query, today):
-        for kind in KINDS:
-            plan.append((kind, part, complete, make_key(_key_material(source, kind, part))))
+    scopes = query.projects if query.projects is not None else (ALL,)
+    asks = []
+    for kind in KINDS:
+        every = _space(source, kind, ALL)
+        for scope in scopes:
+            own = _space(source, kind, scope)
+            spaces: list[tuple[str, str | None]] = [(own, None)]
+            if scope != ALL:
+                spaces.append((every, scope))
+            asks.append(_Ask(kind, scope, spaces, own))
 
-    hits: dict[str, pl.DataFrame] = {}
-    if not refresh:
-        for kind, _, _, key in plan:
-            frame = cache.get(key, kind)
-            if frame is not None and plausible(frame, kind):  # else refetched, overwritten
-                hits[key] = frame
-    missing_parts = {(p.days, c) for kind, p, c, key in plan if key not in hits}
-    estimate: CostEstimate | None = None
-    if missing_parts:
-        estimates = [
-            source.estimate(query.with_days(days)) for days, _ in sorted(missing_parts, key=str)
-        ]
-        known = [e for e in estimates if e is not None]
-        if known:
-            estimate = sum(known[1:], known[0])
-            authorize = getattr(source, "authorize", None)
-            if callable(authorize):
-                authorize(estimate)
+    def projects(scopes: tuple[str, ...]) -> tuple[str, ...] | None:
+        return None if scopes == (ALL,) else scopes
 
+    def price(span: DayRange, scopes: tuple[str, ...]) -> CostEstimate | None:
+        return source.estimate(KINDS, RollupQuery(projects(scopes), span))
+
+    def fetch(span: DayRange, scopes: tuple[str, ...]) -> dict[str, pl.DataFrame]:
+        got = source.fetch(KINDS, RollupQuery(projects(scopes), span), say)
+        return {kind: conform(frame, kind) for kind, frame in got.items()}
+
+    estimate = _gather(
+        source,
+        cache,
+        asks,
+        query.days,
+        refresh=refresh,
+        price=price,
+        fetch=fetch,
+        say=say,
+        complete_before=_complete_before(source, today),
+    )
     frames: dict[str, list[pl.DataFrame]] = {k: [] for k in KINDS}
     parts: list[Part] = []
-    for part, complete in _parts(source, query, today):
-        keys = {kind: key for kind, p, _, key in plan if p == part}
-        got = _part_frames(source, cache, part, complete, keys, hits, refresh=refresh, say=say)
-        for kind, (frame, from_cache) in got.items():
-            entry = cache.entry(keys[kind])
-            created = entry.created if entry else dt.datetime.now(dt.UTC)
-            frames[kind].append(frame)
-            parts.append(Part(kind, part.days, complete, from_cache, frame.height, created))
-
+    for ask in asks:
+        frame, got = _assemble(ask, query.days, empty(ask.kind).schema)
+        frames[ask.kind].append(frame)
+        parts += got
     downloads = pl.concat(frames["downloads"]) if frames["downloads"] else empty("downloads")
-    fingerprints = (
-        pl.concat(frames["fingerprints"]) if frames["fingerprints"] else empty("fingerprints")
-    )
+    fingerprints = pl.concat(frames["fingerprints"])
     found = set(downloads["project"].unique().to_list())
     missing = tuple(p for p in (query.projects or ()) if p not in found)
-    spent = int(getattr(source, "last_bytes_processed", 0) or 0)
-    caveats = getattr(source, "caveats", None)
-    noted = tuple(caveats()) if callable(caveats) else ()
-    provenance = Provenance(source.describe(), query, tuple(parts), spent, estimate, noted)
+    provenance = Provenance(
+        source.describe(),
+        query,
+        tuple(parts),
+        source.bytes_processed,
+        estimate,
+        tuple(source.caveats()),
+    )
     return Rollup(query, downloads.lazy(), fingerprints.lazy(), provenance, missing)
 
 
+# -- the population ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Population:
+    """Features of every package of a source, per day (see
+    :mod:`workbench.population.features`), and where they came from."""
+
+    frame: pl.DataFrame
+    days: DayRange
+    tier: str
+    provenance: Provenance
+
+    @property
+    def packages(self) -> int:
+        return int(self.frame["project"].n_unique())
+
+    def describe(self) -> str:
+        """Which population a baseline came from, in words."""
+        return (
+            f"{self.packages:,} packages of {self.provenance.source}, {self.days} "
+            f"({self.tier} tier)"
+        )
+
+
+def population_spaces(source: Source, tier: str) -> list[str]:
+    """The spaces that may hold a ``tier`` population (a richer tier serves a poorer one)."""
+    tiers = source.population_tiers()
+    usable = tiers[tiers.index(tier) :] if tier in tiers else (tier,)
+    return [_space(source, features.KIND, ALL, tier=t) for t in reversed(usable)]
+
+
+def population(
+    source: Source,
+    days: DayRange,
+    *,
+    tier: str | None = None,
+    cache: Cache | None = None,
+    refresh: bool = False,
+    today: dt.date | None = None,
+    progress: Progress | None = None,
+) -> Population:
+    """Population features of every package for ``days``, from the days held and the days
+    fetched now (one request per contiguous span of missing days, priced first)."""
+    cache = cache or Cache()
+    say = progress or (lambda _msg: None)
+    tiers = source.population_tiers()
+    if not tiers:
+        raise SourceError(f"{source.describe()} has no population of every package")
+    tier = tier or tiers[-1]
+    if tier not in tiers:
+        raise DataSchemaError(f"{source.describe()} offers the {', '.join(tiers)} tier(s)")
+    spaces = population_spaces(source, tier)
+    ask = _Ask(features.KIND, ALL, [(s, None) for s in spaces], spaces[-1])
+
+    def price(span: DayRange, _scopes: tuple[str, ...]) -> CostEstimate | None:
+        return source.estimate_population(span, tier)
+
+    def fetch(span: DayRange, _scopes: tuple[str, ...]) -> dict[str, pl.DataFrame]:
+        return {features.KIND: features.conform(source.population(span, tier, say))}
+
+    estimate = _gather(
+        source,
+        cache,
+        [ask],
+        days,
+        refresh=refresh,
+        price=price,
+        fetch=fetch,
+        say=say,
+        complete_before=_complete_before(source, today),
+    )
+    frame, parts = _assemble(ask, days, features.SCHEMA)
+    provenance = Provenance(
+        source.describe(),
+        RollupQuery(None, days),
+        tuple(parts),
+        source.bytes_processed,
+        estimate,
+        tuple(source.caveats()),
+    )
+    return Population(features.conform(frame), days, tier, provenance)
+
+
+def population_held(source: Source, days: DayRange, tier: str, cache: Cache) -> list[dt.date]:
+    """The days of ``days`` whose population the cache holds (nothing is read or fetched)."""
+    held: set[dt.date] = set()
+    for space in population_spaces(source, tier):
+        for entry in cache.spans(space):
+            assert entry.days is not None
+            first, last = max(entry.days[0], days.start), min(entry.days[1], days.end)
+            held.update(first + dt.timedelta(days=i) for i in range((last - first).days + 1))
+    return sorted(held)
+
+
+# -- small, keyed frames --------------------------------------------------------------------
 def _cached_frame(
     cache: Cache,
     source: Source,
     kind: str,
     material: dict[str, Any],
-    fetch: Callable[[], pl.LazyFrame],
+    fetch: Callable[[], pl.DataFrame],
 ) -> pl.DataFrame:
     key = make_key({"kind": kind, "source": source.identity, **material})
     frame = cache.get(key, kind)
@@ -277,7 +554,7 @@ def _cached_frame(
     with cache.lock(key):
         frame = cache.get(key, kind)
         if frame is None:
-            frame = conform(_collect(fetch(), kind), kind)
+            frame = conform(fetch(), kind)
             cache.store(
                 key,
                 kind,
@@ -311,14 +588,21 @@ def dependents(
     )
 
 
+def first_releases(source: Source, *, cache: Cache | None = None) -> pl.DataFrame:
+    """Every package's first upload (cached; refreshed after the TTL for live sources)."""
+    return _cached_frame(cache or Cache(), source, "first_releases", {}, source.first_releases)
+
+
 def project_names(source: Source, cache: Cache | None = None) -> list[str]:
-    """Package names of the source, most downloaded first: cached for a local source (the
-    list scans every row's project; profiled at 1.5 s of each app start on the demo)."""
-    names = getattr(source, "names", None)
-    if source.live or not callable(names):
-        return source.project_names()
-    frame = _cached_frame(cache or Cache(), source, "names", {}, names)
+    """Package names of the source, most downloaded first, where the source can list them
+    cheaply (cached: a local source's list scans every row's project; BigQuery has none)."""
+    frame = _cached_frame(cache or Cache(), source, "names", {}, lambda: _names(source))
     return frame.sort(["downloads", "project"], descending=[True, False])["project"].to_list()
+
+
+def _names(source: Source) -> pl.DataFrame:
+    names = source.names()
+    return names if names is not None else empty("names")
 
 
 def suggestions(source: Source, name: str, limit: int = 3, cache: Cache | None = None) -> list[str]:

@@ -45,11 +45,15 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
+from workbench.dimensions import CLIENT_FIELD_NAMES, SEPARATOR
+from workbench.dimensions import DIMENSIONS as _DIMENSIONS
+from workbench.population.features import SCHEMA as POPULATION
+
 if TYPE_CHECKING:
     from google.cloud import bigquery
 
 #: Bump when the rollup definition changes: old cache entries then no longer match.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FINGERPRINT_TOP_K = 100
 
 DOWNLOADS_TABLE = "bigquery-public-data.pypi.file_downloads"
@@ -192,46 +196,19 @@ def leaf_paths(fields: Sequence[Field], prefix: tuple[str, ...] = ()) -> list[tu
 
 # --- rollups -------------------------------------------------------------------
 
-#: The dimensions of the downloads rollup, in order.
-DIMENSIONS: tuple[str, ...] = (
-    "project",
-    "date",
-    "version",
-    "file_type",
-    "installer",
-    "python",
-    "system",
-    "country",
-    "ci",
-)
+#: The dimensions of the downloads rollup, in order (defined in :mod:`workbench.dimensions`).
+DIMENSIONS: tuple[str, ...] = tuple(d.name for d in _DIMENSIONS)
 
 DOWNLOADS_ROLLUP: dict[str, Any] = {
-    "project": pl.String,
+    **{d.name: pl.String for d in _DIMENSIONS},
     "date": pl.Date,
-    "version": pl.String,
-    "file_type": pl.String,
-    "installer": pl.String,
-    "python": pl.String,
-    "system": pl.String,
-    "country": pl.String,
     "ci": pl.Boolean,
     "downloads": pl.Int64,
 }
 
 #: Fields of a client fingerprint, in the order they are joined.
-FINGERPRINT_FIELDS: tuple[str, ...] = (
-    "installer",
-    "installer_version",
-    "python",
-    "implementation",
-    "system",
-    "system_release",
-    "distro",
-    "distro_version",
-    "cpu",
-    "country",
-)
-FINGERPRINT_SEPARATOR = "|"
+FINGERPRINT_FIELDS: tuple[str, ...] = CLIENT_FIELD_NAMES
+FINGERPRINT_SEPARATOR = SEPARATOR
 
 FINGERPRINTS_ROLLUP: dict[str, Any] = {
     "project": pl.String,
@@ -257,6 +234,9 @@ DEPENDENTS: dict[str, Any] = {
     "requirement": pl.String,
 }
 
+#: Every package's first upload (or, without release metadata, its first download).
+FIRST_RELEASES: dict[str, Any] = {"project": pl.String, "first_upload": pl.Datetime("us", "UTC")}
+
 #: Every package of a local source with its downloads (the app's package list).
 NAMES: dict[str, Any] = {"project": pl.String, "downloads": pl.Int64}
 
@@ -266,6 +246,8 @@ ROLLUP_SCHEMAS: dict[str, dict[str, Any]] = {
     "fingerprints": FINGERPRINTS_ROLLUP,
     "releases": RELEASES,
     "dependents": DEPENDENTS,
+    "first_releases": FIRST_RELEASES,
+    "population": POPULATION,
 }
 
 

@@ -1,30 +1,24 @@
-"""The embedded demo dataset as a source: generated on first use, then read as Parquet."""
+"""The embedded demo dataset as a source: generated on first use, then read like any other
+Parquet export (it *is* one: raw rows in BigQuery's layout, with release metadata)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from workbench import config
-from workbench.demo import (
-    GENERATOR_VERSION,
-    GROUND_TRUTH,
-    DemoConfig,
-    Progress,
-    generate,
-    is_complete,
-)
-from workbench.query import RollupQuery
-from workbench.sources.base import CostEstimate
-from workbench.sources.parquet import ParquetSource
+from workbench.demo import GENERATOR_VERSION, GROUND_TRUTH, DemoConfig, generate, is_complete
+from workbench.sources.base import Progress, Source
+from workbench.sources.local.parquet import ParquetSource
 
 
-class DemoSource:
+class DemoSource(ParquetSource):
     """Deterministic demo data (no credentials, no network)."""
+
+    kind = "demo"
 
     def __init__(
         self,
@@ -33,19 +27,24 @@ class DemoSource:
         data_dir: str | Path | None = None,
         progress: Progress | None = None,
     ) -> None:
+        Source.__init__(self)  # nothing is read (or generated) until first asked
         self.config = demo or DemoConfig.from_env()
         self.path = config.data_dir(data_dir) / self.config.slug
+        self.location = str(self.path)
+        self._metadata_location = None
         self._progress = progress
 
-    def ensure(self) -> Path:
-        """Generate the dataset if it is not there yet; returns its directory."""
+    def prepare(self, progress: Progress | None = None) -> None:
+        """Generate the dataset if it is not there yet (``progress`` hears each step)."""
         if not is_complete(self.path, self.config):
-            generate(self.path, self.config, progress=self._progress)
+            generate(self.path, self.config, progress=progress or self._progress)
+
+    def ensure(self) -> Path:
+        self.prepare()
         return self.path
 
-    @cached_property
-    def _parquet(self) -> ParquetSource:
-        return ParquetSource(self.ensure())
+    def _root(self) -> Path:
+        return self.ensure()
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -59,47 +58,17 @@ class DemoSource:
             "packages": c.packages,
         }
 
-    @property
-    def live(self) -> bool:
-        return False
-
-    @property
     def today(self) -> dt.date:
         """The demo's "today": the day after its last day of data."""
         return self.config.end + dt.timedelta(days=1)
+
+    def first_day(self) -> dt.date:
+        return self.config.start
 
     def describe(self) -> str:
         return (
             f"embedded demo data (seed {self.config.seed}, {self.config.start}..{self.config.end})"
         )
-
-    def rollup(self, kind: str, query: RollupQuery) -> pl.LazyFrame:
-        return self._parquet.rollup(kind, query)
-
-    def compute(
-        self,
-        kinds: list[str],
-        query: RollupQuery,
-        progress: Progress | None = None,
-        *,
-        isolate: bool | None = None,
-    ) -> dict[str, pl.DataFrame]:
-        return self._parquet.compute(kinds, query, progress, isolate=isolate)
-
-    def estimate(self, query: RollupQuery) -> CostEstimate | None:
-        return None
-
-    def releases(self, projects: tuple[str, ...]) -> pl.LazyFrame:
-        return self._parquet.releases(projects)
-
-    def dependents(self, projects: tuple[str, ...], since: dt.date) -> pl.LazyFrame:
-        return self._parquet.dependents(projects, since)
-
-    def project_names(self) -> list[str]:
-        return self._parquet.project_names()
-
-    def names(self) -> pl.LazyFrame:
-        return self._parquet.names()
 
     def ground_truth(self) -> pl.DataFrame:
         """The labelled scenarios of this dataset."""

@@ -14,7 +14,7 @@ from workbench.errors import InvalidInputError
 from workbench.sources.base import Source
 from workbench.sources.bigquery import BigQuerySource, Confirm
 from workbench.sources.demo import DemoSource
-from workbench.sources.parquet import ParquetSource
+from workbench.sources.local import ParquetSource
 
 #: A Google Cloud project id (optionally domain-scoped, ``example.com:my-project``).
 _BILLING_PROJECT = re.compile(r"(?:[a-z0-9][a-z0-9.-]*:)?[a-z][a-z0-9-]{0,62}")

@@ -17,7 +17,6 @@ from workbench.query import DayRange
 from workbench.signals.findings import Finding
 from workbench.signals.summary import Summary
 from workbench.sources.base import Source
-from workbench.sources.demo import DemoSource
 
 LEVEL_COLOURS = {
     "high": "#D55E00",
@@ -45,19 +44,10 @@ def message(text: str, *, kind: str = "error") -> str:
     return f"<div style='color:{colour};padding:.3em 0' class='wb-{kind}'>{esc(text)}</div>"
 
 
-def last_day(source: Source) -> dt.date:
-    if isinstance(source, DemoSource):
-        return source.today - dt.timedelta(days=1)
-    return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
-
-
 def default_range(source: Source, days: int) -> tuple[dt.date, dt.date]:
-    """The last ``days`` days of the source (never before the demo data begins)."""
-    last = last_day(source)
-    first = last - dt.timedelta(days=days - 1)
-    if isinstance(source, DemoSource):
-        first = max(first, source.config.start)
-    return first, last
+    """The last ``days`` days of the source (never before its first day)."""
+    held = source.default_range(days)
+    return held.start, held.end
 
 
 def picked_days(start: dt.date | None, end: dt.date | None) -> DayRange:

@@ -17,7 +17,6 @@ from workbench.evaluation import evaluate_against
 from workbench.query import RollupQuery
 from workbench.sources import open_source
 from workbench.sources.base import Source
-from workbench.sources.demo import DemoSource
 from workbench.views.common import (
     badge,
     default_range,
@@ -195,10 +194,11 @@ class ResearchApp:
         return [alt.JupyterChart(chart, embed_options=EMBED), w.HTML(html)]
 
     def render_evaluation(self) -> None:
-        if self.analysis is None or not isinstance(self.source, DemoSource):
+        truth = self.source.ground_truth() if self.analysis is not None else None
+        if self.analysis is None or truth is None:
             self.evaluation.value = ""
             return
-        ev = evaluate_against(self.analysis, self.source.ground_truth())
+        ev = evaluate_against(self.analysis, truth)
         scen = "".join(
             f"<tr><td>{esc(r['scenario'])}</td><td>{r['detected']}/{r['labelled']}</td>"
             f"<td>{r['recall']:.0%}</td></tr>"

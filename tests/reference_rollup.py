@@ -1,4 +1,10 @@
-"""Raw download rows → rollups, in Polars (the local twin of :mod:`workbench.sql`).
+"""The previous local engine, kept as a reference: raw rows → rollups in Polars.
+
+This is the Polars path the workbench used before DuckDB aggregated local rows (its
+``workbench/rollup.py`` as it was). ``tests/test_rollup.py`` requires the DuckDB path to
+give exactly the same rollups on every test dataset.
+
+Raw download rows → rollups, in Polars (the local twin of the BigQuery SQL).
 
 Everything here builds a :class:`polars.LazyFrame` and runs nothing: the
 caller decides when to collect (and whether to stream). The filters on
@@ -22,6 +28,8 @@ from workbench.schema import (
     FINGERPRINT_SEPARATOR,
     FINGERPRINT_TOP_K,
 )
+
+__all__ = ["canonical", "downloads_rollup", "fingerprint_columns", "fingerprints_rollup"]
 
 # canonical name -> path in the BigQuery layout
 REQUIRED: dict[str, tuple[str, ...]] = {

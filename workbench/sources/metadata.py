@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from workbench.schema import DEPENDENTS, RELEASES
+from workbench.schema import DEPENDENTS, FIRST_RELEASES, RELEASES
 
 #: The distribution name at the start of a PEP 508 requirement string.
 REQUIREMENT_NAME = r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)"
@@ -63,4 +63,13 @@ def dependents_from_files(files: pl.LazyFrame, projects: tuple[str, ...]) -> pl.
         .agg(pl.col("upload_time").min(), pl.col("requirement").sort().first())
         .select([pl.col(c).cast(t) for c, t in DEPENDENTS.items()])
         .sort("project", "dependent", "upload_time")
+    )
+
+
+def first_releases(files: pl.LazyFrame) -> pl.LazyFrame:
+    """Every package's first upload: a package first uploaded inside a range is new there."""
+    return (
+        files.group_by(project=normalized_name(pl.col("name")))
+        .agg(first_upload=pl.col("upload_time").min())
+        .select([pl.col(c).cast(t) for c, t in FIRST_RELEASES.items()])
     )

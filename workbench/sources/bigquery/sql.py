@@ -1,9 +1,11 @@
-"""BigQuery SQL for the rollups: pure builders, nothing runs here.
+"""BigQuery SQL: pure builders from the registry in :mod:`workbench.dimensions`; nothing
+runs here.
 
-Every user-supplied value (package names, dates) is a query *parameter*; the
-SQL text depends only on table names, which are validated identifiers from
-configuration. Every download query filters ``timestamp`` (partition pruning)
-and ``project`` (clustering) and reads only the columns it needs.
+Every user-supplied value (package names, dates) is a query *parameter*; the SQL text
+depends only on table names, which are validated identifiers from configuration. Every
+download query filters ``timestamp`` (partition pruning) and, where it is for some
+packages, ``project`` (clustering), and reads only the columns it needs. The population
+query has no project filter (it is about every package) but its window stays mandatory.
 """
 
 from __future__ import annotations
@@ -13,37 +15,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.dimensions import DIMENSIONS, expression, fingerprint
 from workbench.errors import InvalidInputError
-from workbench.query import RollupQuery
-from workbench.schema import FINGERPRINT_SEPARATOR, FINGERPRINT_TOP_K
+from workbench.population import features
+from workbench.query import DayRange, RollupQuery
+from workbench.schema import FINGERPRINT_TOP_K
 
 _TABLE = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){1,2}$")
-
-# rollup dimension -> BigQuery expression (the Polars twin is workbench.rollup)
-DIMENSION_SQL: dict[str, str] = {
-    "project": "project",
-    "date": "DATE(timestamp)",
-    "version": "file.version",
-    "file_type": "file.type",
-    "installer": "details.installer.name",
-    "python": r"REGEXP_EXTRACT(details.python, r'^[0-9]+\.[0-9]+')",
-    "system": "details.system.name",
-    "country": "country_code",
-    "ci": "IFNULL(details.ci, FALSE)",
-}
-
-FINGERPRINT_SQL: tuple[str, ...] = (
-    "details.installer.name",
-    "details.installer.version",
-    "details.python",
-    "details.implementation.name",
-    "details.system.name",
-    "details.system.release",
-    "details.distro.name",
-    "details.distro.version",
-    "details.cpu",
-    "country_code",
-)
 
 _WINDOW = "timestamp >= @start AND timestamp < @end"
 
@@ -73,8 +51,8 @@ def _project_filter(query: RollupQuery, column: str = "project") -> str:
 
 def downloads_sql(table: str, query: RollupQuery) -> str:
     """The whole downloads rollup, aggregated server-side."""
-    select = ",\n  ".join(f"{expr} AS {name}" for name, expr in DIMENSION_SQL.items())
-    group = ", ".join(DIMENSION_SQL)
+    select = ",\n  ".join(f"{expression(d, 'bigquery')} AS {d.name}" for d in DIMENSIONS)
+    group = ", ".join(d.name for d in DIMENSIONS)
     return (
         f"SELECT\n  {select},\n  COUNT(*) AS downloads\n"
         f"FROM {table_name(table)}\n"
@@ -85,11 +63,9 @@ def downloads_sql(table: str, query: RollupQuery) -> str:
 
 def fingerprints_sql(table: str, query: RollupQuery, *, top_k: int = FINGERPRINT_TOP_K) -> str:
     """The ``top_k`` client fingerprints per project-day, ranked server-side."""
-    sep = f", '{FINGERPRINT_SEPARATOR}', "
-    parts = sep.join(f"IFNULL({expr}, '')" for expr in FINGERPRINT_SQL)
     return (
         "WITH per_client AS (\n"  # noqa: S608 (validated table name; values are parameters)
-        f"  SELECT project, DATE(timestamp) AS date, CONCAT({parts}) AS fingerprint,\n"
+        f"  SELECT project, DATE(timestamp) AS date, {fingerprint('bigquery')} AS fingerprint,\n"
         "    COUNT(*) AS downloads\n"
         f"  FROM {table_name(table)}\n"
         f"  WHERE {_WINDOW}{_project_filter(query)}\n"
@@ -131,11 +107,31 @@ def dependent_files_sql(table: str) -> str:
     )
 
 
+def population_sql(table: str, tier: features.Tier) -> str:
+    """Population features of every package per day (one read of the table, no project
+    filter; see :mod:`workbench.population.features`)."""
+    return features.sql("bigquery", table_name(table), _WINDOW, tier)
+
+
+def first_releases_sql(table: str) -> str:
+    """Every package's first upload (small: two columns of the metadata table)."""
+    return (
+        f"SELECT {_NORMALIZED.format('name')} AS project, MIN(upload_time) AS first_upload\n"
+        f"FROM {table_name(table)}\n"
+        "GROUP BY project"
+    )
+
+
+def day_params(days: DayRange) -> list[Param]:
+    """The half-open timestamp window of ``days``."""
+    start = dt.datetime.combine(days.start, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(days.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    return [Param("start", "TIMESTAMP", start), Param("end", "TIMESTAMP", end)]
+
+
 def window_params(query: RollupQuery) -> list[Param]:
     """Parameters of a download query: the half-open timestamp window and the projects."""
-    start = dt.datetime.combine(query.days.start, dt.time(), tzinfo=dt.UTC)
-    end = dt.datetime.combine(query.days.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    params = [Param("start", "TIMESTAMP", start), Param("end", "TIMESTAMP", end)]
+    params = day_params(query.days)
     if query.projects is not None:
         params.append(Param("projects", "STRING", list(query.projects), array=True))
     return params

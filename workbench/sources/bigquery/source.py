@@ -7,7 +7,7 @@ callback (the CLI's prompt, the app's button) sees the estimate first. The
 ceiling is also passed to BigQuery as ``maximum_bytes_billed`` so the service
 enforces it too. Results come back as Arrow and become Polars frames.
 
-Failures are handled by an explicit :class:`~workbench.sources.bqfaults.RetryPolicy`
+Failures are handled by an explicit :class:`~workbench.sources.bigquery.faults.RetryPolicy`
 instead of the client library's defaults (which retry every call for 10 minutes, restart failed jobs
 for up to 40, and retry some 403 and 404 answers): only transient failures are
 retried (429, 500, 502, 503, 504, BigQuery's 403 ``rateLimitExceeded``, a
@@ -17,7 +17,7 @@ per call; every HTTP request waits at most ``WORKBENCH_BIGQUERY_TIMEOUT``
 seconds. Whatever fails ends as one :class:`SourceError` line.
 
 No SQL that reads the downloads table leaves this module without its
-``@start``/``@end`` timestamp window (:func:`workbench.sql.unbounded_scans`): a
+``@start``/``@end`` timestamp window (:func:`~workbench.sources.bigquery.sql.unbounded_scans`): a
 query without it would scan, and bill, every partition.
 
 Set ``WORKBENCH_BIGQUERY_ENDPOINT`` (e.g. ``http://127.0.0.1:9050``) to talk
@@ -27,6 +27,7 @@ to a local emulator with anonymous credentials.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -35,22 +36,25 @@ import polars as pl
 
 from workbench import config
 from workbench.errors import CostLimitError, NotConfirmedError, SourceError
-from workbench.metadata import dependents_from_files, releases_from_files
-from workbench.query import RollupQuery
-from workbench.schema import DOWNLOADS_TABLE, METADATA_TABLE, conform
-from workbench.sources.base import KINDS, CostEstimate, human_bytes
-from workbench.sources.bqfaults import (
+from workbench.population import features
+from workbench.query import DayRange, RollupQuery
+from workbench.schema import DOWNLOADS_TABLE, FIRST_RELEASES, METADATA_TABLE, conform
+from workbench.sources.base import CostEstimate, Progress, Source, human_bytes, total
+from workbench.sources.bigquery.faults import (
     RetryPolicy,
     _Attempts,
     _capped_session,
     _failure,
     failures,
 )
-from workbench.sql import (
+from workbench.sources.bigquery.sql import (
     Param,
+    day_params,
     dependent_files_sql,
     downloads_sql,
     fingerprints_sql,
+    first_releases_sql,
+    population_sql,
     project_params,
     release_files_sql,
     table_name,
@@ -58,6 +62,7 @@ from workbench.sql import (
     window_is_bounded,
     window_params,
 )
+from workbench.sources.metadata import dependents_from_files, releases_from_files
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -140,8 +145,11 @@ def _to_bigquery(params: list[Param]) -> list[Any]:
 
 #: The client prefixes a service error with the request ("POST http://…/jobs: "): the URL
 #: may hold an endpoint's ``user:password@`` and says nothing the user needs.
-class BigQuerySource:
+class BigQuerySource(Source):
     """The public PyPI tables on BigQuery (or any tables in the same layout)."""
+
+    kind = "bigquery"
+    live = True
 
     def __init__(
         self,
@@ -154,6 +162,7 @@ class BigQuerySource:
         client: bigquery.Client | None = None,
         retry_policy: RetryPolicy | None = None,
     ) -> None:
+        super().__init__()
         table_name(downloads_table), table_name(metadata_table)  # validate early
         self.policy = retry_policy or RetryPolicy.from_env()
         self.downloads_table = downloads_table
@@ -162,7 +171,6 @@ class BigQuerySource:
         self.confirm = confirm
         self.billing_project = billing_project
         self._client = client
-        self.last_bytes_processed = 0
 
     @property
     def client(self) -> bigquery.Client:
@@ -179,12 +187,15 @@ class BigQuerySource:
             "endpoint": os.environ.get(config.BIGQUERY_ENDPOINT_ENV, ""),
         }
 
-    @property
-    def live(self) -> bool:
-        return True
-
     def describe(self) -> str:
         return f"BigQuery {self.downloads_table}"
+
+    def engine(self) -> str:
+        """The SQL sent (its text depends on the table names only, never on values)."""
+        example = RollupQuery(("x",), DayRange(dt.date(2024, 1, 1), dt.date(2024, 1, 1)))
+        texts = [self.sql(kind, example) for kind in _BUILDERS]
+        texts += [population_sql(self.downloads_table, tier) for tier in features.TIERS]
+        return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
 
     def sql(self, kind: str, query: RollupQuery) -> str:
         return _BUILDERS[kind](self.downloads_table, query)
@@ -222,12 +233,19 @@ class BigQuerySource:
             raise _failure(exc, attempts, self.policy) from None
         return int(job.total_bytes_processed or 0)
 
-    def estimate(self, query: RollupQuery) -> CostEstimate:
-        total = CostEstimate(0, 0)
-        for kind in KINDS:
-            size = self._dry_run(self.sql(kind, query), window_params(query), f"the {kind} rollup")
-            total = total + CostEstimate(size, 1)
-        return total
+    def estimate(self, kinds: tuple[str, ...], query: RollupQuery) -> CostEstimate | None:
+        return total(
+            [
+                CostEstimate(
+                    self._dry_run(self.sql(k, query), window_params(query), f"the {k} rollup"), 1
+                )
+                for k in kinds
+            ]
+        )
+
+    def estimate_population(self, days: DayRange, tier: str) -> CostEstimate:
+        sql = population_sql(self.downloads_table, _tier(tier))
+        return CostEstimate(self._dry_run(sql, day_params(days), "the population"), 1)
 
     def authorize(self, estimate: CostEstimate) -> None:
         """Refuse over the ceiling; ask ``confirm`` otherwise."""
@@ -265,33 +283,64 @@ class BigQuerySource:
             table = rows.to_arrow(create_bqstorage_client=False)
         except failures() as exc:
             raise _failure(exc, attempts, self.policy) from None
-        self.last_bytes_processed += int(job.total_bytes_processed or 0)
+        self.bytes_processed += int(job.total_bytes_processed or 0)
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         return frame
 
-    def rollup(self, kind: str, query: RollupQuery) -> pl.LazyFrame:
-        """Run the rollup query; the caller (:func:`workbench.data.load`) has authorised it."""
-        frame = self._run(self.sql(kind, query), window_params(query), f"the {kind} rollup")
-        return conform(frame, kind).lazy()
+    def fetch(
+        self, kinds: tuple[str, ...], query: RollupQuery, progress: Progress | None = None
+    ) -> dict[str, pl.DataFrame]:
+        """Run the rollup queries; the caller (:func:`workbench.data.load`) has priced and
+        authorised them."""
+        out = {}
+        for kind in kinds:
+            if progress:
+                progress(f"running the {kind} rollup on BigQuery for {query.describe()}")
+            frame = self._run(self.sql(kind, query), window_params(query), f"the {kind} rollup")
+            out[kind] = conform(frame, kind)
+        return out
+
+    def population_tiers(self) -> tuple[str, ...]:
+        return features.TIERS
+
+    def population(
+        self, days: DayRange, tier: str, progress: Progress | None = None
+    ) -> pl.DataFrame:
+        """Features of every package (the caller has priced and authorised the query)."""
+        if progress:
+            progress(f"running the population query ({tier} tier) on BigQuery for {days}")
+        sql = population_sql(self.downloads_table, _tier(tier))
+        return features.conform(self._run(sql, day_params(days), "the population"))
 
     def _guarded_run(self, sql: str, params: list[Param], what: str) -> pl.DataFrame:
         """Dry run, authorise (ceiling + confirmation), then run."""
         self.authorize(CostEstimate(self._dry_run(sql, params, what), 1))
         return self._run(sql, params, what)
 
-    def releases(self, projects: tuple[str, ...]) -> pl.LazyFrame:
+    def releases(self, projects: tuple[str, ...]) -> pl.DataFrame:
         sql = release_files_sql(self.metadata_table)
         files = self._guarded_run(sql, project_params(projects), "the release metadata")
-        return releases_from_files(files.lazy())
+        return releases_from_files(files.lazy()).collect()
 
-    def dependents(self, projects: tuple[str, ...], since: dt.date) -> pl.LazyFrame:
+    def dependents(self, projects: tuple[str, ...], since: dt.date) -> pl.DataFrame:
         cutoff = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
         params = [*project_params(projects), Param("since", "TIMESTAMP", cutoff)]
         files = self._guarded_run(
             dependent_files_sql(self.metadata_table), params, "the dependents"
         )
-        return dependents_from_files(files.lazy(), projects)
+        return dependents_from_files(files.lazy(), projects).collect()
 
-    def project_names(self) -> list[str]:
-        return []  # listing all of PyPI would cost a scan: no suggestions from BigQuery
+    def first_releases(self) -> pl.DataFrame:
+        frame = self._guarded_run(
+            first_releases_sql(self.metadata_table), [], "every package's first upload"
+        )
+        return frame.select(pl.col(c).cast(t) for c, t in FIRST_RELEASES.items())
+
+
+def _tier(tier: str) -> features.Tier:
+    if tier == "basic":
+        return "basic"
+    if tier == "clients":
+        return "clients"
+    raise ValueError(f"unknown population tier {tier!r}")

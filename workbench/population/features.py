@@ -1,0 +1,242 @@
+"""The population: compact features of every package, per day, and why each exists.
+
+The per-package rollup answers "what is this package's traffic made of"; the population
+answers "is that unusual *for a package like it*", for every package of a source at once,
+cheaply enough to hold 600 k packages × 30 days on a laptop and to rank all of them
+(:mod:`workbench.population.screen`). Each column is there because a signal needs it (the
+``why`` of each :class:`Feature`); nothing else is kept. One row per package and day with
+at least one download.
+
+Every engine computes the same definition from raw rows (BigQuery SQL, DuckDB over local
+files: :func:`sql`); ClickPy computes it from its materialized views, without the columns
+it cannot know (CI, clients), which are NULL there. Installer families are defined once in
+:data:`FAMILIES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import polars as pl
+
+from workbench.dimensions import (
+    CLIENT_FIELDS,
+    DESKTOP_SYSTEMS,
+    DIMENSIONS,
+    MIRROR_CLIENTS,
+    column,
+    expression,
+    quoted_list,
+)
+
+Tier = Literal["basic", "clients"]
+TIERS: tuple[Tier, ...] = ("basic", "clients")
+KIND = "population"
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    name: str
+    dtype: Any
+    why: str
+    #: Only the "clients" tier (client detail: installer version, distro, cpu…) has it.
+    clients: bool = False
+    #: A source may not know it (ClickPy has no CI flag): NULL there, never 0.
+    nullable: bool = False
+
+
+#: Installer families (mirrors are counted apart, in ``mirror_downloads``): what an extra
+#: surge is made of is first of all *which tools* fetched it.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "pip": ("pip",),
+    "uv": ("uv",),
+    # Scripts and browsers: no resolver, usually no python or OS in the user agent.
+    "bot": ("requests", "Browser", "curl", "wget", "aiohttp", "httpx", "urllib3", "OS"),
+}
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("project", pl.String, "the package"),
+    Feature("date", pl.Date, "the UTC day"),
+    Feature("downloads", pl.Int64, "volume: every signal's series and the peers' volume band"),
+    Feature(
+        "mirror_downloads",
+        pl.Int64,
+        "mirrors copy every release, not what users install: left out of 'users', and a "
+        "mirror re-sync must not look like a surge",
+    ),
+    Feature(
+        "ci_downloads",
+        pl.Int64,
+        "reported CI (a lower bound): CI share against peers; CI traffic explains surges",
+        nullable=True,
+    ),
+    Feature("pip_downloads", pl.Int64, "installer mix: pip → uv shifts; composition of surges"),
+    Feature("uv_downloads", pl.Int64, "installer mix: pip → uv shifts; composition of surges"),
+    Feature(
+        "bot_downloads",
+        pl.Int64,
+        "scripts and browsers (requests, Browser…): extra traffic made of them is not users",
+    ),
+    Feature(
+        "no_installer_downloads",
+        pl.Int64,
+        "user agents linehaul could not parse (no details at all): bots, scanners",
+    ),
+    Feature(
+        "desktop_downloads",
+        pl.Int64,
+        "macOS and Windows: the clearest trace of people at their machines",
+    ),
+    Feature("linux_downloads", pl.Int64, "Linux: servers, containers, CI — and people"),
+    Feature(
+        "no_python_downloads",
+        pl.Int64,
+        "clients that send no python (mirrors, browsers, requests, poetry/pdm): composition",
+    ),
+    Feature("pythons", pl.Int32, "distinct python minors: a surge from one interpreter is odd"),
+    Feature("top_python_downloads", pl.Int64, "downloads on the day's most common python minor"),
+    Feature("countries", pl.Int32, "distinct countries (NULL counts as one): geographic spread"),
+    Feature(
+        "country_hhi",
+        pl.Float64,
+        "country concentration Σ share²: peers of the same volume band are the baseline",
+    ),
+    Feature("top_country", pl.String, "the day's busiest country (ties: first by code)"),
+    Feature("top_country_downloads", pl.Int64, "its downloads: concentration that appeared"),
+    Feature("versions", pl.Int32, "distinct versions fetched: campaigns sit on few versions"),
+    Feature("top_version_downloads", pl.Int64, "downloads of the day's busiest version"),
+    Feature(
+        "clients",
+        pl.Int64,
+        "distinct non-mirror client fingerprints: rotation (clients per 1,000 downloads)",
+        clients=True,
+        nullable=True,
+    ),
+    Feature(
+        "top_client_downloads",
+        pl.Int64,
+        "the busiest non-mirror client's downloads: scripted install loops",
+        clients=True,
+        nullable=True,
+    ),
+)
+SCHEMA: dict[str, Any] = {f.name: f.dtype for f in FEATURES}
+COUNTS: tuple[str, ...] = tuple(
+    f.name for f in FEATURES if f.dtype in (pl.Int64, pl.Int32) and f.name != "date"
+)
+
+
+def empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=SCHEMA)
+
+
+def conform(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every feature column, typed, in order (a tier or source without some is NULL)."""
+    return frame.select(
+        [
+            (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+            for name, dtype in SCHEMA.items()
+        ]
+    )
+
+
+# -- SQL over raw rows (BigQuery and DuckDB read the same definition) ---------------------
+RawEngine = Literal["bigquery", "duckdb"]
+_DIMS = {d.name: d for d in DIMENSIONS}
+
+
+def _when(condition: str) -> str:
+    return f"SUM(CASE WHEN {condition} THEN n ELSE 0 END)"
+
+
+def _first_by_count(value: str, engine: RawEngine) -> str:
+    """The value with the most downloads ``n`` (ties: the smallest value; NULL as '')."""
+    text = f"IFNULL({value}, '')"
+    if engine == "bigquery":
+        return f"ARRAY_AGG({text} ORDER BY n DESC, {text} LIMIT 1)[OFFSET(0)]"
+    return f"first({text} ORDER BY n DESC, {text})"
+
+
+def sql(engine: RawEngine, source: str, window: str, tier: Tier) -> str:
+    """Features of every package per day from raw rows: one read of ``source`` (a table or
+    a local view) restricted by ``window`` (the engine's timestamp-window condition).
+
+    One ``cells`` aggregation at the finest grain the features need, then one small
+    aggregation per concern (base counts, countries, pythons, versions, clients), joined on
+    (project, day). With the ``clients`` tier the cells keep the whole client fingerprint.
+    """
+    keys = {name: expression(_DIMS[name], engine) for name in _CELL_DIMENSIONS}
+    client_keys = ["installer", "system", "country"]
+    if tier == "clients":
+        for field in CLIENT_FIELDS:
+            if field not in client_keys:
+                keys[f"c_{field}"] = column(field, engine)
+                client_keys.append(f"c_{field}")
+    select = ",\n    ".join(f"{expr} AS {name}" for name, expr in keys.items())
+    materialized = " MATERIALIZED" if engine == "duckdb" else ""
+    parts = [
+        f"cells AS{materialized} (\n  SELECT\n    {select},\n    COUNT(*) AS n\n"
+        f"  FROM {source}\n  WHERE {window}\n  GROUP BY {', '.join(keys)}\n)",
+        "base AS (\n  SELECT project, date,\n    "
+        + ",\n    ".join(f"{_when(cond)} AS {name}" for name, cond in _base_counts())
+        + "\n  FROM cells GROUP BY project, date\n)",
+    ]
+    for name in ("country", "python", "version"):
+        parts.append(
+            f"by_{name} AS (\n  SELECT project, date, {name}, SUM(n) AS n\n"
+            f"  FROM cells GROUP BY project, date, {name}\n)"
+        )
+    parts += [
+        "countries AS (\n  SELECT project, date, COUNT(*) AS countries,\n"
+        "    SUM(n * n) / (SUM(n) * SUM(n)) AS country_hhi,\n"
+        f"    {_first_by_count('country', engine)} AS top_country,\n"
+        "    MAX(n) AS top_country_downloads\n  FROM by_country GROUP BY project, date\n)",
+        "pythons AS (\n  SELECT project, date, COUNT(python) AS pythons,\n"
+        "    IFNULL(MAX(CASE WHEN python IS NOT NULL THEN n END), 0) AS top_python_downloads\n"
+        "  FROM by_python GROUP BY project, date\n)",
+        "versions AS (\n  SELECT project, date, COUNT(*) AS versions,\n"
+        "    MAX(n) AS top_version_downloads\n  FROM by_version GROUP BY project, date\n)",
+    ]
+    joins = ["countries", "pythons", "versions"]
+    out = [name for name, _ in _base_counts()]
+    out += ["pythons", "top_python_downloads", "countries", "country_hhi"]
+    out += ["NULLIF(top_country, '') AS top_country", "top_country_downloads"]
+    out += ["versions", "top_version_downloads"]
+    if tier == "clients":
+        mirrors = quoted_list(MIRROR_CLIENTS)
+        parts += [
+            "by_client AS (\n  SELECT project, date, SUM(n) AS n\n  FROM cells\n"
+            f"  WHERE installer IS NULL OR installer NOT IN {mirrors}\n"
+            f"  GROUP BY project, date, {', '.join(client_keys)}\n)",
+            "clients AS (\n  SELECT project, date, COUNT(*) AS clients,\n"
+            "    MAX(n) AS top_client_downloads\n  FROM by_client GROUP BY project, date\n)",
+        ]
+        joins.append("clients")
+        out += ["IFNULL(clients, 0) AS clients"]
+        out += ["IFNULL(top_client_downloads, 0) AS top_client_downloads"]
+    text = "WITH " + ",\n".join(parts) + "\nSELECT project, date, " + ", ".join(out)
+    text += "\nFROM base"
+    for name in joins:
+        text += f"\nLEFT JOIN {name} USING (project, date)"
+    return text
+
+
+_CELL_DIMENSIONS = ("project", "date", "version", "installer", "python", "system", "country", "ci")
+
+
+def _base_counts() -> list[tuple[str, str]]:
+    """(feature, condition on a cell) for the counts summed straight from the cells."""
+    family = {name: quoted_list(names) for name, names in FAMILIES.items()}
+    return [
+        ("downloads", "TRUE"),
+        ("mirror_downloads", f"installer IN {quoted_list(MIRROR_CLIENTS)}"),
+        ("ci_downloads", "ci"),
+        ("pip_downloads", f"installer IN {family['pip']}"),
+        ("uv_downloads", f"installer IN {family['uv']}"),
+        ("bot_downloads", f"installer IN {family['bot']}"),
+        ("no_installer_downloads", "installer IS NULL"),
+        ("desktop_downloads", f"system IN {quoted_list(DESKTOP_SYSTEMS)}"),
+        ("linux_downloads", "system = 'Linux'"),
+        ("no_python_downloads", "python IS NULL"),
+    ]

@@ -1,0 +1,107 @@
+"""DuckDB, the engine that aggregates local raw rows.
+
+Chosen by measurement (``benchmarks/bench_ingest.py``): DuckDB's hash aggregation streams
+row groups, spills to disk past its memory limit and prunes row groups from Parquet
+statistics by itself, so raw rows never sit in memory and nothing here chunks, buckets or
+forks. Polars stays the layer for everything after the rollup.
+
+Each query runs on a fresh in-memory connection: UTC days, every core, a memory limit
+(``WORKBENCH_MEMORY_LIMIT``, default 60 % of RAM) past which aggregation spills to a
+temporary directory, and no promise of row order (which lets DuckDB stream). Values reach
+the SQL only as parameters; the text is built from registry constants.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from workbench.errors import DataSchemaError
+from workbench.sources.local.files import Layout
+
+MEMORY_ENV = "WORKBENCH_MEMORY_LIMIT"
+ROWS = "rows"
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit: ``WORKBENCH_MEMORY_LIMIT`` (e.g. ``8GB``), or 60 % of the
+    memory this process may use (the machine's, or its cgroup's when that is smaller: a
+    container or a test's limit), leaving room for Python, Polars and the answer."""
+    configured = os.environ.get(MEMORY_ENV, "").strip()
+    if configured:
+        return configured
+    try:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        available = 4 * 2**30
+    limit = _cgroup_limit()
+    if limit is not None:
+        available = min(available, limit)
+    return f"{max(64, int(available * 0.6 / 2**20))}MB"
+
+
+def _cgroup_limit() -> int | None:
+    """The memory limit of this process's cgroup (v2 or v1), if it has one."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            candidate = Path("/sys/fs/cgroup") / path.lstrip("/") / "memory.max"
+        elif "memory" in controllers.split(","):
+            candidate = Path("/sys/fs/cgroup/memory") / path.lstrip("/") / "memory.limit_in_bytes"
+        else:
+            continue
+        try:
+            text = candidate.read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**60:
+            return int(text)
+    return None
+
+
+@contextlib.contextmanager
+def connect(layouts: list[Layout]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection with the canonical view ``rows`` over every layout's files."""
+    with tempfile.TemporaryDirectory(prefix="workbench-duckdb-") as spill:
+        settings: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit(),
+            "temp_directory": spill,
+            "threads": os.cpu_count() or 1,
+            "preserve_insertion_order": False,
+        }
+        con = duckdb.connect(config=settings)
+        try:
+            con.execute("SET TimeZone = 'UTC'")  # days are UTC days (ICU is built in)
+            selects = []
+            for i, layout in enumerate(layouts):
+                con.read_parquet([str(f) for f in layout.files]).create_view(f"raw{i}")
+                selects.append(layout.select(f"raw{i}"))
+            con.execute(f"CREATE TEMP VIEW {ROWS} AS " + "\nUNION ALL ".join(selects))
+            yield con
+        finally:
+            con.close()
+
+
+def run(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any], what: str
+) -> pl.DataFrame:
+    """Run ``sql`` and return its answer as a Polars frame (errors as one line)."""
+    try:
+        table = con.sql(sql, params=dict(params)).to_arrow_table()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise DataSchemaError(f"{what} could not be computed from the data: {first}") from None
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame

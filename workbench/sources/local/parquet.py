@@ -1,0 +1,186 @@
+"""Raw download rows in local Parquet files (your own BigQuery exports), aggregated by DuckDB.
+
+A *dataset directory* holds ``file_downloads/`` (one or more Parquet files) and optionally
+``distribution_metadata.parquet``; any other file, directory or glob is read as download
+rows only. The files are checked once (:mod:`workbench.sources.local.files`); every answer
+is one DuckDB query over the canonical view of all of them (:mod:`workbench.sources.local.sql`),
+with the window and the packages pushed down to the Parquet row groups. Rows without a
+project or a timestamp are left out of every count and counted in :meth:`ParquetSource.caveats`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from workbench.errors import DataSchemaError
+from workbench.population import features
+from workbench.query import DayRange, RollupQuery
+from workbench.schema import DEPENDENTS, FIRST_RELEASES, RELEASES, conform
+from workbench.sources import metadata
+from workbench.sources.base import Progress, Source
+from workbench.sources.local import engine, files
+from workbench.sources.local import sql as local_sql
+
+#: What this engine's answers depend on besides the files (bump on a definition change).
+ENGINE_VERSION = "duckdb-1"
+
+
+def _window(days: DayRange, projects: tuple[str, ...] | None) -> dict[str, Any]:
+    start = dt.datetime.combine(days.start, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(days.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    params: dict[str, Any] = {"start": start, "end": end}
+    if projects is not None:
+        params["projects"] = list(projects)
+    return params
+
+
+class ParquetSource(Source):
+    """Download rows (and optional release metadata) from local Parquet files."""
+
+    kind = "parquet"
+
+    def __init__(self, location: str | Path, *, metadata: str | Path | None = None) -> None:
+        super().__init__()
+        self.location = str(location)
+        self._metadata_location = metadata
+        self._paths()  # a missing or unreadable location fails at once, clearly
+
+    # -- files --------------------------------------------------------------------------
+    def _root(self) -> str | Path:
+        """Where the files are (the demo generates them first)."""
+        return self.location
+
+    @cached_property
+    def _resolved(self) -> tuple[list[Path], list[Path]]:
+        location = self._root()
+        root = Path(str(location)).expanduser()
+        meta = self._metadata_location
+        if files.is_dataset(root):
+            downloads = files.resolve_files(root / files.DOWNLOADS_DIR)
+            default = root / files.METADATA_FILE
+            meta = meta or (default if default.exists() else None)
+        else:
+            downloads = files.resolve_files(location)
+        metadata_files = files.resolve_files(meta) if meta is not None else []
+        for file in downloads + metadata_files:
+            files.schema_of(file)  # readable Parquet, or an error naming the file
+        return downloads, metadata_files
+
+    def _paths(self) -> tuple[list[Path], list[Path]]:
+        return self._resolved
+
+    @cached_property
+    def _layouts(self) -> list[files.Layout]:
+        return files.layouts(self._paths()[0], self.location)
+
+    @cached_property
+    def identity(self) -> dict[str, Any]:
+        digest = hashlib.sha256()
+        downloads, metadata_files = self._paths()
+        for file in downloads + metadata_files:
+            stat = file.stat()
+            digest.update(f"{file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        return {"source": "parquet", "files": digest.hexdigest()}
+
+    def engine(self) -> str:
+        return ENGINE_VERSION
+
+    def describe(self) -> str:
+        return f"Parquet files at {self.location} ({len(self._paths()[0])} file(s))"
+
+    # -- answers --------------------------------------------------------------------------
+    def _run(self, queries: list[tuple[str, str, dict[str, Any]]]) -> list[pl.DataFrame]:
+        """Run (sql, what, params) on one connection over every layout of the files."""
+        with engine.connect(self._layouts) as con:
+            return [engine.run(con, sql, params, what) for sql, what, params in queries]
+
+    def fetch(
+        self, kinds: tuple[str, ...], query: RollupQuery, progress: Progress | None = None
+    ) -> dict[str, pl.DataFrame]:
+        params = _window(query.days, query.projects)
+        projects = query.projects is not None
+        builders = {"downloads": local_sql.downloads, "fingerprints": local_sql.fingerprints}
+        if progress:
+            progress(f"aggregating {' and '.join(kinds)} for {query.describe()} (DuckDB)")
+        got = self._run(
+            [(builders[k](projects=projects), f"the {k} rollup", params) for k in kinds]
+        )
+        return {k: conform(frame, k) for k, frame in zip(kinds, got, strict=True)}
+
+    def population_tiers(self) -> tuple[str, ...]:
+        return ("clients",)  # local rows carry every client field at no cost
+
+    def population(
+        self, days: DayRange, tier: str, progress: Progress | None = None
+    ) -> pl.DataFrame:
+        if progress:
+            progress(f"computing population features for {days} (DuckDB)")
+        (frame,) = self._run(
+            [(local_sql.population("clients"), "the population", _window(days, None))]
+        )
+        return features.conform(frame)
+
+    def names(self) -> pl.DataFrame:
+        (frame,) = self._run([(local_sql.names(), "the package list", {})])
+        return frame.sort(["downloads", "project"], descending=[True, False])
+
+    def caveats(self) -> list[str]:
+        return list(self._caveats)
+
+    @cached_property
+    def _caveats(self) -> tuple[str, ...]:
+        dropped = files.null_rows(self._paths()[0], ("project", "timestamp"))
+        if dropped is None:
+            what = "the rows without a project or timestamp"
+            (frame,) = self._run([(local_sql.uncounted(), what, {})])
+            dropped = int(frame["n"][0])
+        if not dropped:
+            return ()
+        return (
+            f"{dropped:,} row{'s' if dropped != 1 else ''} of the Parquet data "
+            f"{'have' if dropped != 1 else 'has'} no project or no timestamp and "
+            f"{'are' if dropped != 1 else 'is'} left out of every count",
+        )
+
+    # -- release metadata (small: Polars) ------------------------------------------------
+    def _files(self) -> pl.LazyFrame | None:
+        metadata_files = self._paths()[1]
+        if not metadata_files:
+            return None
+        scan = pl.scan_parquet(metadata_files)
+        needed = {"name", "version", "upload_time", "packagetype", "requires_dist"}
+        missing = needed - set(scan.collect_schema().names())
+        if missing:
+            raise DataSchemaError(
+                f"the release metadata lacks {', '.join(sorted(missing))} "
+                "(expected the distribution_metadata layout)"
+            )
+        return scan
+
+    def releases(self, projects: tuple[str, ...]) -> pl.DataFrame:
+        scan = self._files()
+        if scan is None:
+            return pl.DataFrame(schema=RELEASES)
+        wanted = metadata.releases_from_files(scan).filter(pl.col("project").is_in(projects))
+        return wanted.collect()
+
+    def dependents(self, projects: tuple[str, ...], since: dt.date) -> pl.DataFrame:
+        scan = self._files()
+        if scan is None:
+            return pl.DataFrame(schema=DEPENDENTS)
+        cutoff = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
+        recent = scan.filter(pl.col("upload_time") >= cutoff)
+        return metadata.dependents_from_files(recent, projects).collect()
+
+    def first_releases(self) -> pl.DataFrame:
+        scan = self._files()
+        if scan is None:
+            (frame,) = self._run([(local_sql.first_seen(), "first downloads", {})])
+            return frame.select(pl.col(c).cast(t) for c, t in FIRST_RELEASES.items())
+        return metadata.first_releases(scan).collect()

@@ -1,0 +1,95 @@
+"""DuckDB SQL over local raw rows (the canonical view ``rows``): pure builders from the
+registry in :mod:`workbench.dimensions`, the twins of :mod:`workbench.sources.bigquery.sql`.
+
+Values are parameters: ``$start``/``$end`` (the half-open UTC timestamp window) and
+``$projects`` (a list; absent for every package).
+"""
+
+from __future__ import annotations
+
+from workbench.dimensions import DIMENSIONS, expression, fingerprint
+from workbench.population import features
+from workbench.schema import FINGERPRINT_TOP_K
+from workbench.sources.local.engine import ROWS
+
+WINDOW = "timestamp >= $start AND timestamp < $end AND project IS NOT NULL"
+
+
+def _where(projects: bool) -> str:
+    return WINDOW + (" AND project IN (SELECT unnest($projects))" if projects else "")
+
+
+def downloads(*, projects: bool) -> str:
+    """The downloads rollup at the grain of :data:`workbench.dimensions.DIMENSIONS`."""
+    select = ",\n  ".join(f"{expression(d, 'duckdb')} AS {d.name}" for d in DIMENSIONS)
+    return (
+        f"SELECT\n  {select},\n  count(*) AS downloads\nFROM {ROWS}\n"
+        f"WHERE {_where(projects)}\nGROUP BY ALL"
+    )
+
+
+def fingerprints(*, projects: bool, top_k: int = FINGERPRINT_TOP_K) -> str:
+    """The ``top_k`` client fingerprints per project-day (most downloads first, ties by
+    fingerprint text, exactly as BigQuery's ``ROW_NUMBER`` ranks them), each with the day's
+    number of distinct fingerprints.
+
+    Profiled on 10 M demo rows, a window ``ROW_NUMBER`` over every client was half the cost:
+    most clients of a busy day fall below the day's cut. So the cut (the ``top_k``-th
+    largest count, from a bounded heap per day) comes first; clients above it are kept,
+    and only clients *at* it compete by text, through a bounded heap of texts.
+    """
+    k = int(top_k)
+    return f"""WITH clients AS (
+  SELECT project, CAST(timestamp AS DATE) AS date, {fingerprint("duckdb")} AS fingerprint,
+    count(*) AS downloads
+  FROM {ROWS}
+  WHERE {_where(projects)}
+  GROUP BY ALL
+), days AS (
+  SELECT project, date, count(*) AS fingerprints, list_min(max(downloads, {k})) AS cut
+  FROM clients GROUP BY ALL
+), marked AS (
+  SELECT clients.*, fingerprints, cut FROM clients JOIN days USING (project, date)
+), above AS (
+  SELECT project, date, fingerprint, downloads, fingerprints FROM marked
+  WHERE fingerprints <= {k} OR downloads > cut
+), room AS (
+  SELECT project, date, {k} - count(*) AS free FROM above GROUP BY ALL
+), ties AS (
+  SELECT project, date, any_value(downloads) AS downloads,
+    any_value(fingerprints) AS fingerprints, min(fingerprint, {k}) AS names
+  FROM marked WHERE fingerprints > {k} AND downloads = cut GROUP BY ALL
+)
+SELECT project, date, fingerprint, downloads, fingerprints FROM above
+UNION ALL
+SELECT ties.project, ties.date, unnest(ties.names[1:coalesce(room.free, {k})]) AS fingerprint,
+  ties.downloads, ties.fingerprints
+FROM ties LEFT JOIN room USING (project, date)"""
+
+
+def population(tier: features.Tier) -> str:
+    """Population features of every package per day (see
+    :mod:`workbench.population.features`)."""
+    return features.sql("duckdb", ROWS, WINDOW, tier)
+
+
+def names() -> str:
+    """Every package with its downloads (the app's package list)."""
+    return (
+        f"SELECT project, count(*) AS downloads FROM {ROWS}\n"
+        "WHERE project IS NOT NULL GROUP BY project"
+    )
+
+
+def first_seen() -> str:
+    """The first day each package was downloaded in the files (when no release metadata)."""
+    return (
+        f"SELECT project, min(timestamp) AS first_upload FROM {ROWS}\n"
+        "WHERE project IS NOT NULL AND timestamp IS NOT NULL GROUP BY project"
+    )
+
+
+def uncounted() -> str:
+    """Rows left out of every count (no project or no timestamp), when statistics cannot
+    tell."""
+    return f"SELECT count(*) AS n FROM {ROWS} WHERE project IS NULL OR timestamp IS NULL"
