@@ -1,9 +1,11 @@
 # Two commands for a fresh machine (each sets up everything it needs):
 #   make app    create .venv, install, generate the demo data, serve the app
-#   make test   create .venv + the BigQuery emulator's venv, lint, type-check, run all tests
+#   make test   create .venv + the BigQuery emulator's and chdb's venvs, lint, type-check,
+#               run all tests
 PYTHON ?= python3
 VENV := .venv
 BQ_VENV := .venv-bqemu
+CH_VENV := .venv-chdb
 BIN := $(VENV)/bin
 PORT ?= 8866
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
@@ -24,6 +26,12 @@ $(BQ_VENV)/.installed: scripts/setup_bqemulator.sh
 	PYTHON=$(PYTHON) bash scripts/setup_bqemulator.sh $(BQ_VENV)
 	touch $@
 
+# chdb (ClickHouse's engine, ~0.9 GB) runs the ClickHouse double of ClickPy's database
+# (tests/chdouble), so it too gets its own venv.
+$(CH_VENV)/.installed: scripts/setup_chdb.sh
+	PYTHON=$(PYTHON) bash scripts/setup_chdb.sh $(CH_VENV)
+	touch $@
+
 # Debian's Chromium drives the Voilà apps in the browser tests (Playwright's own browser
 # download does not work offline).
 browser:
@@ -39,8 +47,9 @@ lint: setup
 	$(BIN)/ruff format --check workbench tests benchmarks
 	$(BIN)/mypy --strict workbench
 
-unit: setup $(BQ_VENV)/.installed browser
-	WORKBENCH_BQEMULATOR=$(CURDIR)/$(BQ_VENV)/bin/bqemulator $(BIN)/python -m pytest
+unit: setup $(BQ_VENV)/.installed $(CH_VENV)/.installed browser
+	WORKBENCH_BQEMULATOR=$(CURDIR)/$(BQ_VENV)/bin/bqemulator \
+	WORKBENCH_CHDB_PYTHON=$(CURDIR)/$(CH_VENV)/bin/python $(BIN)/python -m pytest
 
 test: lint unit
 
@@ -63,4 +72,4 @@ bench-big: setup
 	$(BIN)/python benchmarks/bench_scan.py --datasets 100M
 
 clean:
-	rm -rf $(VENV) $(BQ_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BQ_VENV) $(CH_VENV) .pytest_cache .mypy_cache .ruff_cache

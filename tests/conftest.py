@@ -1,7 +1,9 @@
-"""Shared fixtures: isolated dirs, a small demo dataset, the BigQuery emulator."""
+"""Shared fixtures: isolated dirs, a small demo dataset, the BigQuery emulator, the ClickHouse
+double (ClickPy's database in chdb)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -9,7 +11,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,9 +76,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
+def wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], log: Path, what: str, timeout: float = 60
+) -> None:
     """Wait until a service we started listens on ``port`` (fail with its log otherwise)."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"{what} exited: {log.read_text()[-2000:]}")
@@ -83,7 +89,7 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path, what: str
                 return
         except OSError:
             time.sleep(0.2)
-    pytest.fail(f"{what} did not start within 60 s: {log.read_text()[-2000:]}")
+    pytest.fail(f"{what} did not start within {timeout:.0f} s: {log.read_text()[-2000:]}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -149,6 +155,83 @@ def public(bq_endpoint: str, small_demo_dir: Path) -> Loaded:
 def proxy(bq_endpoint: str) -> Iterator[FaultyProxy]:
     """A faulty proxy in front of the emulator (no fault until one is injected)."""
     server = FaultyProxy(bq_endpoint)
+    yield server
+    server.close()
+
+
+def _chdb_python() -> str | None:
+    env = os.environ.get("WORKBENCH_CHDB_PYTHON")
+    if env and Path(env).exists():
+        return env
+    local = ROOT / ".venv-chdb" / "bin" / "python"
+    return str(local) if local.exists() else None
+
+
+@dataclass(frozen=True)
+class ClickPyDouble:
+    """What :func:`clickpy_endpoint` started: the double's URL and what its start-up cost."""
+
+    url: str
+    host: str
+    port: int
+    start_seconds: float  # process start to listening (the demo load included)
+    loaded: dict[str, Any]  # the loader's counts (raw rows, per-view totals checked)
+
+
+@pytest.fixture(scope="session")
+def clickpy_double(
+    tmp_path_factory: pytest.TempPathFactory, small_demo_dir: Path
+) -> Iterator[ClickPyDouble]:
+    """ClickPy's ``pypi`` database holding the small demo, in ClickHouse's engine (chdb)
+    behind ClickHouse's HTTP interface (tests/chdouble/server.py), for the session."""
+    python = _chdb_python()
+    if python is None:
+        message = "chdb is not installed (make test installs it in .venv-chdb)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    port = _free_port()
+    work = tmp_path_factory.mktemp("chdouble")
+    log = work / "server.log"
+    began = time.monotonic()
+    with log.open("w") as handle:
+        proc = subprocess.Popen(
+            [
+                python,
+                str(ROOT / "tests" / "chdouble" / "server.py"),
+                "--port",
+                str(port),
+                "--data",
+                str(work / "data"),
+                "--load",
+                str(small_demo_dir),
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, proc, log, "the ClickHouse double", timeout=180)
+        started = time.monotonic() - began
+        loaded = next(
+            json.loads(line)["loaded"]
+            for line in log.read_text().splitlines()
+            if line.startswith('{"loaded"')
+        )
+        yield ClickPyDouble(f"http://127.0.0.1:{port}", "127.0.0.1", port, started, loaded)
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def clickpy_endpoint(clickpy_double: ClickPyDouble) -> str:
+    """The ClickHouse double's base URL (skips when the chdb venv is absent, fails on CI)."""
+    return clickpy_double.url
+
+
+@pytest.fixture(scope="module")
+def clickpy_proxy(clickpy_endpoint: str) -> Iterator[FaultyProxy]:
+    """A faulty proxy in front of the ClickHouse double (no fault until one is injected)."""
+    server = FaultyProxy(clickpy_endpoint)
     yield server
     server.close()
 

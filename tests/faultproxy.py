@@ -1,4 +1,4 @@
-"""A faulty HTTP proxy in front of the BigQuery emulator, and the rows it serves.
+"""A faulty HTTP proxy in front of a local service, and the rows the BigQuery emulator serves.
 
 The real ``google-cloud-bigquery`` client talks to :class:`FaultyProxy` (through
 ``WORKBENCH_BIGQUERY_ENDPOINT``); the proxy forwards to the emulator and, while a
@@ -7,6 +7,11 @@ layout, resets the connection, answers late, drops the connection half-way throu
 answer's body, reports a failed job, or inflates a dry run's byte estimate. It records every
 request it sees (:attr:`FaultyProxy.seen`), so tests count attempts and submitted jobs from
 the wire, not from the code under test.
+
+The same proxy stands in front of the ClickHouse double (``tests/chdouble``) for the real
+``clickhouse-connect`` client: the transport faults (reset, slow, drop) are the same, and a
+``garbage`` fault answers any body with any headers — a ClickHouse exception
+(:func:`clickhouse_exception`), a proxy's 502 page, or a 200 that is not ClickHouse's.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -58,6 +63,13 @@ class Seen:
     body: dict[str, Any]
     fault: str = ""
     at: float = field(default_factory=time.monotonic)
+    raw: bytes = b""  # the body as sent (SQL text for ClickHouse)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The URL's arguments (ClickHouse's settings, ``param_*`` and ``database``)."""
+        return dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
 
     @property
     def kind(self) -> str:
@@ -97,6 +109,7 @@ class Fault:
     delay: float = 0.0
     size: int = 0
     message: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # sent with status / garbage
     hits: int = 0
 
     def take(self, seen: Seen) -> bool:
@@ -119,6 +132,19 @@ def error_body(status: int, reason: str, message: str = "") -> bytes:
             }
         }
     ).encode()
+
+
+def clickhouse_exception(code: int, name: str, message: str, status: int = 500) -> Fault:
+    """An answer as ClickHouse's HTTP interface writes an exception."""
+    return Fault(
+        "garbage",
+        status=status,
+        message=f"Code: {code}. DB::Exception: {message}. ({name}) (version 26.9.2.1)\n",
+        headers={
+            "Content-Type": "text/plain; charset=UTF-8",
+            "X-ClickHouse-Exception-Code": str(code),
+        },
+    )
 
 
 def dead_endpoint() -> str:
@@ -211,7 +237,13 @@ class FaultyProxy:
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = {}
-        seen = Seen(h.command, h.path, body if isinstance(body, dict) else {})
+        seen = Seen(
+            h.command,
+            h.path,
+            body if isinstance(body, dict) else {},
+            raw=raw,
+            headers=dict(h.headers),
+        )
         with self._lock:
             fault = self.fault if self.fault is not None and self.fault.take(seen) else None
             seen.fault = fault.mode if fault else ""
@@ -220,9 +252,9 @@ class FaultyProxy:
             self._reply(h, *self._forward(h, raw))
         elif fault.mode == "status":
             body = error_body(fault.status, fault.reason, fault.message)
-            self._reply(h, fault.status, {}, body)
-        elif fault.mode == "garbage":  # not BigQuery's error shape (e.g. a proxy's page)
-            self._reply(h, fault.status, {}, fault.message.encode())
+            self._reply(h, fault.status, fault.headers, body)
+        elif fault.mode == "garbage":  # any other answer (a proxy's page, a ClickHouse error)
+            self._reply(h, fault.status, fault.headers, fault.message.encode())
         elif fault.mode == "reset":
             _reset(h)
         elif fault.mode == "slow":
