@@ -49,12 +49,13 @@ def test_inorganic_scenarios_rank_at_the_top(scanned) -> None:  # type: ignore[n
         assert s.flagged and "Points at fake traffic" in s.text()
 
 
-def test_investigating_one_package_uses_peers_from_the_whole_source(scanned) -> None:  # type: ignore[no-untyped-def]
+def test_investigating_one_package_uses_peers_from_the_population(scanned) -> None:  # type: ignore[no-untyped-def]
     source, cache, _ = scanned
     truth = source.ground_truth().filter(pl.col("scenario") == "micro_inflation")
     name = truth["project"][0]
     one = analyze(source, RollupQuery((name,), DayRange(SMALL.start, SMALL.end)), cache=cache)
-    assert one.context.peers is not None and len(one.context.peers.projects) > 50
+    assert one.context.peers is not None and one.context.peers.packages > 50
+    assert "packages of embedded demo data" in one.baseline
     summary = one.summary_of(name)
     assert summary is not None and summary.flagged
     assert any(f.signal == "narrow_fingerprint" and f.fired for f in one.findings_of(name))
@@ -77,7 +78,7 @@ def test_ranked_table_in_every_format(scanned, tmp_path: Path, fmt: str) -> None
 
 
 def test_scanning_all_of_pypi_on_bigquery_is_refused() -> None:
-    with pytest.raises(InvalidInputError, match="1 TiB"):
+    with pytest.raises(InvalidInputError, match="screen the population"):
         analyze(
             BigQuerySource(client=object()), RollupQuery(None, DayRange(SMALL.start, SMALL.end))
         )  # type: ignore[arg-type]

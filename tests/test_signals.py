@@ -188,13 +188,18 @@ def test_new_concentration_against_peers_fires() -> None:
     assert found[0].metrics["top_country"] == "VN" and "is new" in found[0].text
 
 
-def test_stable_regional_audience_is_context_not_an_alarm() -> None:
+def test_stable_concentration_is_reported_at_medium_but_not_flagged() -> None:
+    """A long-standing concentration far above its peers: a medium finding that names both
+    readings (a regional audience, a long-running campaign) and what to look at next; it
+    does not make the package suspicious on its own."""
     target = combine(
         rollup("t", seasonal(DAYS, 100, seed=98)),
         rollup("t", seasonal(DAYS, 300, seed=97), country="CN"),
     )
     found = [f for f in geo_findings(context(combine(target, *_peers()), DAYS)) if f.project == "t"]
-    assert found and not found[0].fired and "regional audience" in found[0].text
+    assert len(found) == 1 and found[0].level == "medium" and found[0].inorganic is None
+    assert "regional audience" in found[0].text and "campaign" in found[0].text
+    assert not summarize(found)[0].flagged
 
 
 def test_global_mix_is_quiet() -> None:

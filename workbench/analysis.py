@@ -1,11 +1,9 @@
-"""Run the signals over a source: one package (investigate) or all of them (scan).
+"""Run the signals over a source: one package (investigate) or many (scan).
 
-Both load the rollups through the cache, fetch release metadata and the
-packages that started to require them, and evaluate every signal in one
-vectorised pass. Peer baselines come from every package of the source when the
-source is local (the demo, Parquet exports: cheap once cached); on BigQuery
-they come from the packages asked for, and signals fall back to their
-documented fixed limits when that is too few.
+Everything a signal needs is loaded first, through the cache — the rollups, release
+metadata, the packages that started to require them and *their* downloads, the source's
+first uploads, and the peer baselines of the population (:mod:`workbench.population.baseline`)
+— then every signal runs in one vectorised pass with no I/O of its own.
 """
 
 from __future__ import annotations
@@ -22,13 +20,19 @@ import polars as pl
 from workbench import data
 from workbench.cache import Cache
 from workbench.errors import InvalidInputError
-from workbench.query import DayRange, RollupQuery
+from workbench.population import baseline
+from workbench.population.peers import Peers
+from workbench.query import RollupQuery
+from workbench.schema import FIRST_RELEASES, empty
 from workbench.signals import Context, Finding, evaluate, summarize
 from workbench.signals.summary import Summary, summary_frame
 from workbench.sources.base import Progress, Source
 
 FORMATS = ("csv", "parquet", "json")
 DEPENDENT_LOOKBACK = dt.timedelta(days=60)
+#: At most this many packages that started to require ours are fetched to explain a surge
+#: (the most recent first): they are the candidates the volume signal correlates with.
+MAX_RELATED = 12
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Analysis:
     summaries: list[Summary]
     provenance: data.Provenance
     seconds: float
+    #: Which population the peer baselines came from (or why there were none), in words.
+    baseline: str = ""
 
     def table(self) -> pl.DataFrame:
         return summary_frame(self.summaries)
@@ -52,18 +58,53 @@ class Analysis:
         return [f for f in self.findings if f.project == project]
 
 
-def _context(source: Source, rollup: data.Rollup, cache: Cache) -> Context:
+def context(
+    source: Source,
+    rollup: data.Rollup,
+    *,
+    cache: Cache,
+    peers: Peers | None,
+    progress: Progress | None = None,
+) -> Context:
+    """Everything the signals need for ``rollup``'s packages, loaded now."""
+    say = progress or (lambda _msg: None)
+    days = rollup.query.days
     projects = tuple(
         sorted(rollup.downloads.select("project").unique().collect()["project"].to_list())
     )
+    ctx = Context(days, rollup.downloads, rollup.fingerprints, peers=peers, lacks=source.lacks)
     if not projects:
-        return Context.from_rollup(rollup)
-    since = rollup.query.days.start - DEPENDENT_LOOKBACK
-    return Context.from_rollup(
-        rollup,
-        releases=data.releases(source, projects, cache=cache),
-        dependents=data.dependents(source, projects, since, cache=cache),
+        return ctx
+    say("fetching release metadata and dependents")
+    ctx.releases = data.releases(source, projects, cache=cache)
+    ctx.dependents = data.dependents(source, projects, days.start - DEPENDENT_LOOKBACK, cache=cache)
+    ctx.related = _related(source, ctx, projects, cache, say)
+    if rollup.query.projects is None and not source.paid:
+        ctx.first_releases = data.first_releases(source, cache=cache)
+    else:
+        ctx.first_releases = pl.DataFrame(schema=FIRST_RELEASES)
+    return ctx
+
+
+def _related(
+    source: Source, ctx: Context, projects: tuple[str, ...], cache: Cache, say: Progress
+) -> pl.DataFrame:
+    """The downloads of packages that started to require ours inside the range (one batched
+    request for all of them); an answer we cannot get is no explanation, not a failure."""
+    firsts = (
+        ctx.dependents.group_by("dependent")
+        .agg(first=pl.col("upload_time").min())
+        .filter(pl.col("first").dt.date() >= ctx.days.start - dt.timedelta(days=10))
+        .filter(~pl.col("dependent").is_in(projects))
+        .sort("first", descending=True)
+        .head(MAX_RELATED)
     )
+    if firsts.is_empty():
+        return empty("downloads")
+    names = tuple(sorted(firsts["dependent"].to_list()))
+    say(f"fetching the downloads of {len(names)} package(s) that started to require it")
+    query = RollupQuery(names, ctx.days)
+    return data.load(source, query, cache=cache).downloads.collect()
 
 
 def analyze(
@@ -71,43 +112,36 @@ def analyze(
     query: RollupQuery,
     *,
     cache: Cache | None = None,
-    peers: bool = True,
+    buy_population: bool = False,
     progress: Progress | None = None,
 ) -> Analysis:
-    """Evaluate every signal for the packages of ``query`` (``None`` = every package)."""
+    """Evaluate every signal for the packages of ``query`` (``None`` = every package of a
+    source that can list them for free), against the population's peers."""
     began = time.perf_counter()
     cache = cache or Cache()
     say = progress or (lambda _msg: None)
-    if query.projects is None and source.live:
+    if query.projects is None and source.paid:
         raise InvalidInputError(
-            "scanning every package on BigQuery reads the whole project column (~1 TiB for 30 "
-            "days); give a list of packages"
+            "scanning every package on BigQuery reads the whole project column; screen the "
+            "population instead ('workbench screen'), or give a list of packages"
         )
     rollup = data.load(source, query, cache=cache, progress=progress)
-    say("fetching release metadata and dependents")
-    ctx = _context(source, rollup, cache)
-    if peers and query.projects is not None and not source.live:
-        say("building peer baselines from every package of the source")
-        everything = data.load(
-            source, RollupQuery(None, query.days), cache=cache, progress=progress
-        )
-        ctx.peers = Context.from_rollup(everything)
-    ctx.lookup = _lookup(source, query.days, cache)
+    say("loading the peer baselines of the population")
+    found = baseline.load(source, query.days, cache=cache, buy=buy_population, progress=say)
+    ctx = context(source, rollup, cache=cache, peers=found.peers, progress=say)
     say("evaluating signals")
     findings = evaluate(ctx)
     downloads = dict(ctx.totals.select("project", "all").iter_rows())
     summaries = summarize(findings, {str(k): int(v) for k, v in downloads.items()})
-    return Analysis(query, ctx, findings, summaries, rollup.provenance, time.perf_counter() - began)
-
-
-def _lookup(source: Source, days: DayRange, cache: Cache) -> Any:
-    def fetch(project: str) -> pl.LazyFrame | None:
-        try:
-            return data.load(source, RollupQuery((project,), days), cache=cache).downloads
-        except Exception:  # a dependent we cannot fetch is no explanation, not a failure
-            return None
-
-    return fetch
+    return Analysis(
+        query,
+        ctx,
+        findings,
+        summaries,
+        rollup.provenance,
+        time.perf_counter() - began,
+        found.note,
+    )
 
 
 def write(analysis: Analysis, out: str | Path, fmt: str | None = None) -> Path:

@@ -117,6 +117,11 @@ MIRROR_CLIENTS: tuple[str, ...] = (
 )
 DESKTOP_SYSTEMS: tuple[str, ...] = ("Darwin", "Windows")
 
+#: What a source may lack (its ``lacks`` keys): the CI flag, and client detail (installer
+#: version, implementation, OS release, distro, CPU: the fingerprint's other fields).
+CI = "ci"
+CLIENTS = "clients"
+
 
 def column(name: str, engine: Engine) -> str:
     """How ``engine`` names a raw column (DuckDB reads the local files' canonical view)."""

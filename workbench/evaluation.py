@@ -5,8 +5,9 @@ The demo's ``ground_truth.csv`` labels one scenario per package. A scenario is
 dependency surge, the surge must also be explained by the right dependent). A
 fired finding is *correct* when its package carries a scenario that signal is
 expected to see, or when both the signal and the package are about fake
-traffic (a campaign can also show up as a geographic anomaly). Organic
-packages (no label) must stay unflagged.
+traffic (a campaign can also show up as a geographic anomaly); findings that are context
+only (neither fake nor misleading: a stable concentration, a release-explained surge) make
+no claim and are not counted. Organic packages (no label) must stay unflagged.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def evaluate_against(analysis: Analysis, truth: pl.DataFrame) -> Evaluation:
     )
     sig_rows = []
     for f in fired:
+        if f.inorganic is None:
+            continue  # context (a stable concentration, a release): no claim to be right about
         label = labels.get(f.project)
         correct = label is not None and (
             f.signal in EXPECTED[label["scenario"]]

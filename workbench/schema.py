@@ -48,6 +48,7 @@ import pyarrow as pa
 from workbench.dimensions import CLIENT_FIELD_NAMES, SEPARATOR
 from workbench.dimensions import DIMENSIONS as _DIMENSIONS
 from workbench.population.features import SCHEMA as POPULATION
+from workbench.population.peers import SCHEMA as PEERS
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -248,6 +249,7 @@ ROLLUP_SCHEMAS: dict[str, dict[str, Any]] = {
     "dependents": DEPENDENTS,
     "first_releases": FIRST_RELEASES,
     "population": POPULATION,
+    "peers": PEERS,
 }
 
 

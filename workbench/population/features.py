@@ -109,7 +109,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "clients",
         pl.Int64,
-        "distinct non-mirror client fingerprints: rotation (clients per 1,000 downloads)",
+        "distinct client fingerprints: rotation (clients per 1,000 downloads)",
         clients=True,
         nullable=True,
     ),
@@ -204,13 +204,12 @@ def sql(engine: RawEngine, source: str, window: str, tier: Tier) -> str:
     out += ["NULLIF(top_country, '') AS top_country", "top_country_downloads"]
     out += ["versions", "top_version_downloads"]
     if tier == "clients":
-        mirrors = quoted_list(MIRROR_CLIENTS)
         parts += [
-            "by_client AS (\n  SELECT project, date, SUM(n) AS n\n  FROM cells\n"
-            f"  WHERE installer IS NULL OR installer NOT IN {mirrors}\n"
+            "by_client AS (\n  SELECT project, date, installer, SUM(n) AS n\n  FROM cells\n"
             f"  GROUP BY project, date, {', '.join(client_keys)}\n)",
             "clients AS (\n  SELECT project, date, COUNT(*) AS clients,\n"
-            "    MAX(n) AS top_client_downloads\n  FROM by_client GROUP BY project, date\n)",
+            f"    MAX(CASE WHEN {_NOT_MIRROR} THEN n END) AS top_client_downloads\n"
+            "  FROM by_client GROUP BY project, date\n)",
         ]
         joins.append("clients")
         out += ["IFNULL(clients, 0) AS clients"]
@@ -222,6 +221,7 @@ def sql(engine: RawEngine, source: str, window: str, tier: Tier) -> str:
     return text
 
 
+_NOT_MIRROR = f"(installer IS NULL OR installer NOT IN {quoted_list(MIRROR_CLIENTS)})"
 _CELL_DIMENSIONS = ("project", "date", "version", "installer", "python", "system", "country", "ci")
 
 
@@ -240,3 +240,83 @@ def _base_counts() -> list[tuple[str, str]]:
         ("linux_downloads", "system = 'Linux'"),
         ("no_python_downloads", "python IS NULL"),
     ]
+
+
+# -- the same definition over a package's rollups (Polars, after the engine) ----------------
+def _first_by_count_expr(value: str) -> pl.Expr:
+    """The value with the most downloads (ties: the smallest; NULL sorts as '')."""
+    text = pl.col(value).fill_null("")
+    return text.sort_by([pl.col("n"), text], descending=[True, False]).first()
+
+
+def from_rollups(downloads: pl.LazyFrame, fingerprints: pl.LazyFrame) -> pl.DataFrame:
+    """The population features of the packages in a downloads rollup (and its fingerprint
+    rollup), by the definition above: a package under investigation is measured exactly as
+    its peers are (``tests/test_population.py`` checks it against the engines)."""
+    keys = ["project", "date"]
+    installer, system = pl.col("installer"), pl.col("system")
+    mirror = installer.is_in(list(MIRROR_CLIENTS)).fill_null(False)
+
+    def family(name: str) -> pl.Expr:
+        return installer.is_in(list(FAMILIES[name])).fill_null(False)
+
+    def count(condition: pl.Expr) -> pl.Expr:
+        return pl.col("downloads").filter(condition).sum()
+
+    base = downloads.group_by(keys).agg(
+        downloads=pl.col("downloads").sum(),
+        mirror_downloads=count(mirror),
+        ci_downloads=count(pl.col("ci").fill_null(False)),
+        pip_downloads=count(family("pip")),
+        uv_downloads=count(family("uv")),
+        bot_downloads=count(family("bot")),
+        no_installer_downloads=count(installer.is_null()),
+        desktop_downloads=count(system.is_in(list(DESKTOP_SYSTEMS)).fill_null(False)),
+        linux_downloads=count((system == "Linux").fill_null(False)),
+        no_python_downloads=count(pl.col("python").is_null()),
+    )
+
+    def per(column: str) -> pl.LazyFrame:
+        return downloads.group_by([*keys, column]).agg(n=pl.col("downloads").sum())
+
+    countries = (
+        per("country")
+        .group_by(keys)
+        .agg(
+            countries=pl.len(),
+            country_hhi=(pl.col("n") * pl.col("n")).sum() / pl.col("n").sum().pow(2),
+            top_country=_first_by_count_expr("country"),
+            top_country_downloads=pl.col("n").max(),
+        )
+        .with_columns(pl.col("top_country").replace("", None))
+    )
+    pythons = (
+        per("python")
+        .group_by(keys)
+        .agg(
+            pythons=pl.col("python").count(),
+            top_python_downloads=pl.col("n")
+            .filter(pl.col("python").is_not_null())
+            .max()
+            .fill_null(0),
+        )
+    )
+    versions = (
+        per("version")
+        .group_by(keys)
+        .agg(versions=pl.len(), top_version_downloads=pl.col("n").max())
+    )
+    prefix = pl.any_horizontal(
+        pl.col("fingerprint").str.starts_with(name + "|") for name in MIRROR_CLIENTS
+    )
+    clients = fingerprints.group_by(keys).agg(
+        clients=pl.col("fingerprints").first(),
+        top_client_downloads=pl.col("downloads").filter(~prefix).max().fill_null(0),
+    )
+    joined = base
+    for other in (countries, pythons, versions, clients):
+        joined = joined.join(other, on=keys, how="left")
+    frame = joined.collect().with_columns(
+        pl.col("clients").fill_null(0), pl.col("top_client_downloads").fill_null(0)
+    )
+    return conform(frame).sort(keys)

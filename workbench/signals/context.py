@@ -1,28 +1,27 @@
-"""What signals look at: the rollups of one or many packages, releases, dependents, peers.
+"""What signals look at: the rollups of one or many packages, releases, dependents, and the
+peer baselines of the population. Everything is loaded before a signal runs: signals do no
+I/O (:mod:`workbench.analysis` assembles the context).
 
-Signals are functions ``(Context) -> list[Finding]`` over *all* projects of the
-context at once (vectorised Polars), so scanning thousands of packages costs
-about as much as investigating a few. Peer baselines ("comparable packages")
-come from the same context when it holds many packages, or from a reference
-context the caller supplies.
+Signals are functions ``(Context) -> list[Finding]`` over *all* projects of the context at
+once (vectorised Polars), so scanning thousands of packages costs about as much as
+investigating a few.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import polars as pl
 
 from workbench import breakdowns as b
-from workbench.data import Rollup
+from workbench.population import features as feature_set
+from workbench.population import peers as peer_stats
+from workbench.population.peers import Peers
 from workbench.query import DayRange
-from workbench.schema import DEPENDENTS, RELEASES
-
-#: Fetch another package's downloads rollup (e.g. a dependent's) for the same days.
-Lookup = Callable[[str], pl.LazyFrame | None]
+from workbench.schema import DEPENDENTS, FIRST_RELEASES, RELEASES, empty
 
 
 @dataclass
@@ -34,12 +33,17 @@ class Context:
     fingerprints: pl.LazyFrame
     releases: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=RELEASES))
     dependents: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DEPENDENTS))
-    lookup: Lookup | None = None
-    peers: Context | None = None
-
-    @classmethod
-    def from_rollup(cls, rollup: Rollup, **kw: object) -> Context:
-        return cls(rollup.query.days, rollup.downloads, rollup.fingerprints, **kw)  # type: ignore[arg-type]
+    #: Downloads rollup rows of the packages that started to require one of ours (a surge
+    #: they explain moves with their downloads of those releases).
+    related: pl.DataFrame = field(default_factory=lambda: empty("downloads"))
+    #: Every package's first upload, where the source knows it (new-package signals).
+    first_releases: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=FIRST_RELEASES)
+    )
+    #: Baselines from the population (``None``: no population held, fixed limits apply).
+    peers: Peers | None = None
+    #: What the source cannot tell (see :attr:`workbench.sources.base.Source.lacks`).
+    lacks: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def clean(self) -> pl.LazyFrame:
@@ -70,40 +74,22 @@ class Context:
         return sorted(self.totals.filter(pl.col("all") > 0)["project"].to_list())
 
     @cached_property
+    def features(self) -> pl.DataFrame:
+        """The population features of these projects, measured as their peers are."""
+        return feature_set.from_rollups(self.downloads, self.fingerprints)
+
+    @cached_property
     def client_days(self) -> pl.DataFrame:
-        """Per project-day, the busiest client's share (computed once per context)."""
-        from workbench.signals.fingerprint import top_client_days  # the signal owns the definition
+        """Per project-day: downloads without mirrors, the busiest client's share of them,
+        distinct clients per 1,000 downloads, the day band."""
+        return peer_stats.day_stats(self.features)
 
-        return top_client_days(self)
-
-    def reference(self) -> Context:
-        """The context peer baselines are drawn from (``peers`` or this one)."""
-        return self.peers or self
+    def baseline(self) -> str:
+        """Which population the peer baselines come from, in words."""
+        if self.peers is None:
+            return "no population held (fixed limits apply)"
+        return self.peers.describe()
 
     def recent(self, days: int = 28) -> DayRange:
         start = max(self.days.start, self.days.end - dt.timedelta(days=days - 1))
         return DayRange(start, self.days.end)
-
-
-def volume_bin(per_day: pl.Expr) -> pl.Expr:
-    """Comparable-size bins: half-decades of daily volume (1–3, 3–10, 10–30, …)."""
-    return (per_day.clip(lower_bound=0.5).log10() * 2).floor().cast(pl.Int32)
-
-
-def mark_runs(frame: pl.DataFrame, flag: str, *, bridge_gaps: bool = True) -> pl.DataFrame:
-    """Add ``in_run`` and ``run`` (an id per project) for runs of consecutive flagged days.
-
-    ``frame`` is sorted by project and date; with ``bridge_gaps`` a single unflagged day
-    between two flagged ones joins them into one run (one quiet day does not end an event).
-    """
-    f = pl.col(flag)
-    neighbours = f.shift(1).over("project").fill_null(False) & f.shift(-1).over(
-        "project"
-    ).fill_null(False)
-    in_run = (f | neighbours) if bridge_gaps else f
-    return frame.with_columns(in_run=in_run).with_columns(
-        run=(pl.col("in_run") != pl.col("in_run").shift(1).over("project"))
-        .fill_null(True)
-        .cum_sum()
-        .over("project")
-    )

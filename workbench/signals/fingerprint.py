@@ -4,13 +4,13 @@ For every project-day, the share of (non-mirror) downloads made by the single
 busiest client fingerprint (installer + version, python, implementation, OS +
 release, distro, CPU, country). Organic traffic spreads over many clients, and
 the more downloads a day has, the smaller the busiest client's share. The
-baseline is therefore per volume band: for peers' days with the same
+baseline is therefore per volume band: for the population's days with the same
 ⌊log₂ downloads⌋, the *median* of that share — robust even where campaign days
 are a sizeable part of a high-volume band, which drags any upper percentile up.
-Organic days stay within ~2.2× the median (their 99th percentile on the demo's
-organic packages). A day is flagged when its share is more than 4× the band
-median (and at least 10 points above it) with 10+ downloads from that one
-client; flagged days close together form one event.
+A day is flagged when its share is more than 4× the band median (and at least 10
+points above it) with 10+ downloads from that one client; flagged days close
+together form one event. Without a population a fixed limit applies, and the
+finding says so.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ import math
 import polars as pl
 
 from workbench import breakdowns as b
+from workbench.dimensions import CLIENTS
 from workbench.schema import FINGERPRINT_FIELDS, FINGERPRINT_SEPARATOR
-from workbench.signals.context import Context, mark_runs
+from workbench.series import mark_runs
+from workbench.signals.context import Context
 from workbench.signals.findings import Finding, fmt_int, pct
 
 MIN_TOP = 10
@@ -49,84 +51,58 @@ def describe(fingerprint: str) -> str:
     return " · ".join(p for p in parts if p and p != "()")
 
 
-def top_client_days(ctx: Context) -> pl.DataFrame:
-    """Per project-day: clean downloads, the busiest non-mirror client, its count and share."""
-    # Profiled on every investigation (the peers' million fingerprint rows): a prefix test
-    # and a per-day max, not splitting every fingerprint and sorting them all.
-    fingerprint = pl.col("fingerprint")
-    mirror = pl.any_horizontal(
-        fingerprint.str.starts_with(name + FINGERPRINT_SEPARATOR) for name in b.MIRROR_CLIENTS
-    )
-    busiest = pl.col("downloads") == pl.col("downloads").max()
-    top = (
-        ctx.fingerprints.filter(~mirror)
-        .group_by("project", "date")
-        .agg(
-            top=pl.col("downloads").max(),
-            client=fingerprint.filter(busiest).min(),  # ties: the first by text, as ranked
-            clients=pl.col("fingerprints").first(),
-        )
-        .collect()
-    )
-    return (
-        ctx.daily.join(top, on=["project", "date"], how="left")
-        .with_columns(pl.col("top").fill_null(0))
-        .filter(pl.col("downloads") > 0)
-        .with_columns(
-            share=pl.col("top") / pl.col("downloads"),
-            band=pl.col("downloads").log(2).floor().cast(pl.Int32),
-        )
-    )
-
-
-def band_limits(reference: pl.DataFrame) -> pl.DataFrame:
-    """The 99th percentile of the busiest client's share per volume band, from peers' days."""
-    bands = (
-        reference.group_by("band")
-        .agg(median=pl.col("share").median(), days=pl.len())
-        .filter(pl.col("days") >= MIN_DAYS_PER_BAND)
-        .sort("band")
-    )
-    if bands.is_empty():
-        return bands
-    # Bands with too few days borrow the next lower band's limit (limits fall with volume).
-    full = pl.DataFrame(
-        {"band": list(range(0, int(bands["band"].cast(pl.Int64).max() or 0) + 8))},  # type: ignore[arg-type]
-        schema={"band": pl.Int32},
-    )
-    return (
-        full.join(bands, on="band", how="left")
-        .with_columns(pl.col("median").forward_fill())
-        .drop_nulls("median")
-    )
-
-
 def _limit() -> pl.Expr:
     return pl.max_horizontal(FACTOR * pl.col("median"), pl.col("median") + 0.1)
+
+
+def band_limits(ctx: Context) -> pl.DataFrame:
+    """``band, median`` of the busiest client's share from the peers (empty without)."""
+    if ctx.peers is None:
+        return pl.DataFrame(schema={"band": pl.Int32, "median": pl.Float64})
+    return ctx.peers.client_medians(MIN_DAYS_PER_BAND)
 
 
 def share_against_limit(ctx: Context, project: str) -> pl.DataFrame:
     """One package's days: the busiest client's share and the peer limit it is judged by
     (empty when there are no peer bands)."""
-    limits = band_limits(ctx.reference().client_days)
-    days = ctx.client_days.filter(pl.col("project") == project)
+    limits = band_limits(ctx)
+    days = _client_days(ctx).filter(pl.col("project") == project)
     if limits.is_empty():
-        return days.clear()
-    return days.join(limits.select("band", "median"), on="band", how="left").with_columns(
-        limit=_limit()
+        return days.clear().with_columns(median=pl.lit(0.0), limit=pl.lit(0.0))
+    return days.join(limits, on="band", how="left").with_columns(limit=_limit())
+
+
+def _client_days(ctx: Context) -> pl.DataFrame:
+    """The client days with the busiest client's fingerprint (from the fingerprint table)."""
+    fingerprint = pl.col("fingerprint")
+    mirror = pl.any_horizontal(
+        fingerprint.str.starts_with(name + FINGERPRINT_SEPARATOR) for name in b.MIRROR_CLIENTS
+    )
+    busiest = pl.col("downloads") == pl.col("downloads").max()
+    named = (
+        ctx.fingerprints.filter(~mirror)
+        .group_by("project", "date")
+        .agg(client=fingerprint.filter(busiest).min())  # ties: the first by text, as ranked
+        .collect()
+    )
+    return (
+        ctx.client_days.join(named, on=["project", "date"], how="left")
+        .with_columns(downloads=pl.col("clean"), top=pl.col("top_client_downloads"))
+        .sort("project", "date")
     )
 
 
 def fingerprint_findings(ctx: Context) -> list[Finding]:
-    days = ctx.client_days
-    reference = ctx.reference().client_days if ctx.peers else days
-    limits = band_limits(reference)
-    if limits.is_empty() or reference["project"].n_unique() < 10:
+    if CLIENTS in ctx.lacks:
+        return [_unavailable(ctx, project) for project in ctx.projects]
+    days = _client_days(ctx)
+    limits = band_limits(ctx)
+    if limits.is_empty():
         days = days.with_columns(median=pl.lit(FALLBACK_LIMIT / FACTOR))
-        peers_note = "no peer baseline was available, so a fixed limit of 50% applies"
+        peers_note = "no population is held, so a fixed limit of 50% applies"
     else:
-        days = days.join(limits.select("band", "median"), on="band", how="left")
-        peers_note = f"among {reference['project'].n_unique()} packages' days of similar volume"
+        days = days.join(limits, on="band", how="left")
+        peers_note = f"among the days of similar volume of {ctx.baseline()}"
     flagged = (
         days.with_columns(limit=_limit())
         .with_columns(hit=(pl.col("share") > pl.col("limit")) & (pl.col("top") >= MIN_TOP))
@@ -196,8 +172,20 @@ def fingerprint_findings(ctx: Context) -> list[Finding]:
                     "client_downloads": ev["top"],
                     "excess": round(excess),
                     "days": ev["days"],
+                    "baseline": ctx.baseline(),
                 },
                 evidence,
             )
         )
     return out
+
+
+def _unavailable(ctx: Context, project: str) -> Finding:
+    return Finding(
+        "narrow_fingerprint",
+        project,
+        "Client fingerprints not available",
+        f"Not available on this source: {ctx.lacks[CLIENTS]}.",
+        0.0,
+        None,
+    )

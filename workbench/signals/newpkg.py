@@ -24,9 +24,13 @@ FIRST_WEEK_LIMIT = cal.FIRST_WEEK_MAX
 def new_package_findings(ctx: Context) -> list[Finding]:
     d = ctx.daily
     first = d.filter(pl.col("downloads") > 0).group_by("project").agg(first=pl.col("date").min())
-    uploaded = ctx.releases.group_by("project").agg(
-        first_upload=pl.col("upload_time").min().dt.date()
+    uploads = pl.concat(
+        [
+            ctx.releases.select("project", "upload_time"),
+            ctx.first_releases.select("project", upload_time="first_upload"),
+        ]
     )
+    uploaded = uploads.group_by("project").agg(first_upload=pl.col("upload_time").min().dt.date())
     first = first.join(uploaded, on="project", how="left")
     # new = first seen after the range began (or first uploaded inside it)
     new = first.filter(

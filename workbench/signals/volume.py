@@ -1,19 +1,16 @@
-"""Sudden volume changes, robust to weekly seasonality and small-package noise, and
-what explains them (a release nearby; a package that started to require this one).
+"""Sudden volume changes and what explains them (a release nearby; a package that started
+to require this one), judged against how often packages of the same size jump that far.
 
-Method, per project, on daily downloads without mirror clients:
+The days are flagged by :mod:`workbench.series` (weekday-adjusted baseline of the 28 days
+before, ≥ 3× and beyond Poisson noise); consecutive flagged days (one quiet day tolerated)
+form one event. Two things keep real noise quiet:
 
-1. weekday factors (median of each weekday / median day) remove the weekly rhythm,
-   for packages with at least 20 downloads a day (below that the rhythm is noise);
-2. the baseline of each day is the median of the 28 days before it (at least 7; the
-   mean where that is higher, for sparse series), with earlier surge days left out,
-   so a surge never raises its own baseline;
-3. a day is a **surge** when it is ≥ 3× its expected value *and* the excess is
-   beyond Poisson noise (> 4·√expected + 5): a 2→8 jump on a tiny package is noise,
-   500→50,000 a week is not; a **drop** is ≤ ¼ of expected with the same margin,
-   for 3 days or more (a drop to zero included);
-4. consecutive days (one quiet day tolerated) form one event; events of fewer than
-   100 extra downloads are reported at low strength (real small packages have them).
+* events of fewer than 100 extra downloads are reported at low strength (real small packages
+  have them: a release fetched by scanners, one CI job), and
+* with a population, the share of peers of the same volume band whose largest jump in the
+  population's days reached the same ratio: a jump that one package in ten of its size
+  makes is noise for that size, however large it looks (real small packages peak at ~17×
+  their median).
 
 A package's first 14 days are left to the new-package signal.
 """
@@ -25,13 +22,10 @@ import math
 
 import polars as pl
 
-from workbench.signals.context import Context, mark_runs
+from workbench import series
+from workbench.signals.context import Context
 from workbench.signals.findings import Finding, fmt_int, pct
 
-RATIO = 3.0
-HISTORY = 28
-MIN_HISTORY = 7
-YOUNG_DAYS = 14
 RELEASE_WINDOW = (-3, 1)  # days around the start of a surge
 DEPENDENT_WINDOW = (-10, 3)
 MIN_CORRELATION = 0.5
@@ -40,96 +34,19 @@ MIN_CORRELATION = 0.5
 #: extra downloads are common (a release fetched by scanners, one CI job); that is also
 #: where a ~100-download campaign sits, which volume alone therefore cannot tell apart.
 SMALL_BLIP = 100
-#: Below this many downloads a day (median), a series is sparse and its mean is the baseline.
-SPARSE = 5.0
-
-
-def _margin(expected: pl.Expr) -> pl.Expr:
-    return 4 * (expected + 1).sqrt() + 5
+#: Peers' rate of a jump this large at and above which the jump is ordinary for the size,
+#: and below which it is rare (the strength scales between the two).
+COMMON_RATE, RARE_RATE = 0.10, 0.01
 
 
 def day_flags(ctx: Context) -> pl.DataFrame:
-    """Daily series with weekday-adjusted baseline, expected value and surge/drop flags."""
-    d = ctx.daily.sort("project", "date")
-    first = d.filter(pl.col("downloads") > 0).group_by("project").agg(first=pl.col("date").min())
-    d = d.join(first, on="project", how="inner").with_columns(
-        age=(pl.col("date") - pl.col("first")).dt.total_days()
-    )
-    active = d.filter(pl.col("age") >= 0)
-    overall = active.group_by("project").agg(
-        med=pl.col("downloads").median(), mean=pl.col("downloads").mean()
-    )
-    factors = (
-        active.group_by("project", "weekday")
-        .agg(wmed=pl.col("downloads").median())
-        .join(overall, on="project")
-        .with_columns(
-            factor=pl.when((pl.col("mean") >= 20) & (pl.col("med") > 0))
-            .then((pl.col("wmed") / pl.col("med")).clip(0.3, 1.7))
-            .otherwise(1.0)
-        )
-        .select("project", "weekday", "factor")
-    )
-    d = d.join(factors, on=["project", "weekday"], how="left").with_columns(
-        pl.col("factor").fill_null(1.0)
-    )
-    # A new package's launch curve is not a baseline: its first 14 days stay out of it.
-    new = pl.col("first") > ctx.days.start + dt.timedelta(days=2)
-    launch = new & (pl.col("age") < YOUNG_DAYS)
-    adjusted = pl.when((pl.col("age") >= 0) & ~launch).then(pl.col("downloads") / pl.col("factor"))
-    d = _flag(d.with_columns(adjusted=adjusted))
-    # Second pass: surge days are left out of later baselines, so the end of a campaign
-    # is a return to normal, not a "drop".
-    masked = pl.when(pl.col("surge")).then(None).otherwise(pl.col("adjusted"))
-    return _flag(d.with_columns(adjusted=masked).drop("baseline", "expected", "surge", "drop"))
-
-
-def _flag(d: pl.DataFrame) -> pl.DataFrame:
-    history = pl.col("adjusted").shift(1)
-    median = history.rolling_median(HISTORY, min_samples=MIN_HISTORY).over("project")
-    mean = history.rolling_mean(HISTORY, min_samples=MIN_HISTORY).over("project")
-    # The median is robust to bursts; only for sparse series (a median near zero, but regular
-    # small bursts) is the mean the better typical level — elsewhere a burst would drag it up.
-    d = d.with_columns(
-        baseline=pl.when(median < SPARSE).then(pl.max_horizontal(median, mean)).otherwise(median)
-    )
-    expected = pl.col("baseline") * pl.col("factor")
-    obs = pl.col("downloads")
-    usable = (pl.col("age") >= YOUNG_DAYS) & pl.col("baseline").is_not_null()
-    return d.with_columns(expected=expected).with_columns(
-        surge=usable
-        & (obs >= RATIO * pl.col("expected"))
-        & (obs - pl.col("expected") > _margin(pl.col("expected"))),
-        drop=usable
-        & (obs <= pl.col("expected") / 4)
-        & (pl.col("expected") - obs > _margin(pl.col("expected"))),
-    )
-
-
-def _runs(flags: pl.DataFrame, column: str, *, gap: int = 1) -> pl.DataFrame:
-    """Consecutive flagged days per project (gaps of ``gap`` day tolerated) → one row per run."""
-    marked = mark_runs(flags, column, bridge_gaps=bool(gap))
-    return (
-        marked.filter(pl.col("in_run"))
-        .group_by("project", "run")
-        .agg(
-            start=pl.col("date").min(),
-            end=pl.col("date").max(),
-            days=pl.len(),
-            observed=pl.col("downloads").sum(),
-            expected=pl.col("expected").sum(),
-            base_per_day=pl.col("expected").first(),
-            peak=pl.col("downloads").max(),
-        )
-        .sort("project", "start")
-    )
+    """The context's daily series with baseline, expected value and surge/drop flags."""
+    return series.day_flags(ctx.daily, ctx.days)
 
 
 def surges_and_drops(ctx: Context) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     flags = day_flags(ctx)
-    surges = _runs(flags, "surge")
-    drops = _runs(flags, "drop", gap=0).filter(pl.col("days") >= 3)
-    return flags, surges, drops
+    return flags, series.runs(flags, "surge"), series.drops(flags)
 
 
 def _release_near(ctx: Context, project: str, start: dt.date) -> pl.DataFrame:
@@ -215,12 +132,33 @@ def _dependent_explanation(
 
 
 def _downloads_of(ctx: Context, project: str) -> pl.LazyFrame | None:
-    for source in (ctx, ctx.peers):
-        if source is not None and project in source.projects:
-            return source.downloads.filter(pl.col("project") == project)
-    if ctx.lookup is not None:
-        return ctx.lookup(project)
+    """A dependent's downloads rollup rows (loaded with the context; None if not held)."""
+    for frame in (ctx.related.lazy(), ctx.downloads):
+        rows = frame.filter(pl.col("project") == project)
+        if rows.select(pl.len()).collect().item():
+            return rows
     return None
+
+
+def peer_rarity(ctx: Context, per_day: float, ratio: float) -> tuple[float, str] | None:
+    """How rare a jump of ``ratio`` is among peers of ``per_day`` downloads a day: a factor
+    for the strength (1 rare … 0 common) and the words that say so; None without peers."""
+    if ctx.peers is None:
+        return None
+    found = ctx.peers.surge_rate(_bin(per_day), ratio)
+    if found is None:
+        return None
+    rate, peers = found
+    factor = min(1.0, max(0.0, (COMMON_RATE - rate) / (COMMON_RATE - RARE_RATE)))
+    words = (
+        f"{pct(rate)} of {peers:,} packages of similar volume jumped this far in the "
+        f"population's days ({ctx.peers.describe()})"
+    )
+    return factor, words
+
+
+def _bin(per_day: float) -> int:
+    return math.floor(math.log10(max(per_day, 0.5)) * 2)
 
 
 def volume_findings(ctx: Context) -> list[Finding]:
@@ -251,6 +189,9 @@ def _surge_finding(
     strength = min(1.0, 0.35 + 0.45 * math.log10(max(ratio, 1.0)))
     if observed - expected < SMALL_BLIP:
         strength = min(strength, 0.3)  # real small packages have such bursts: worth a look, no more
+    rarity = peer_rarity(ctx, base, ratio)
+    if rarity is not None:  # as common among peers as it is large: a look, not a verdict
+        strength = min(strength, 0.3 + (strength - 0.3) * rarity[0]) if strength > 0.3 else strength
     # The event ends when the trailing baseline has caught up; the new level may go on.
     persists = recent >= 2 * max(base, 1.0)
     series = flags.filter(pl.col("project") == project).select("date", "downloads")
@@ -269,6 +210,8 @@ def _surge_finding(
             "baseline_per_day": round(base, 1),
             "days": days,
             "persists": persists,
+            "peer_rate_words": rarity[1] if rarity else None,
+            "baseline": ctx.baseline(),
         },
     )
     dep = _dependent_explanation(ctx, project, start, end, series)
@@ -296,6 +239,8 @@ def _surge_finding(
         f"against ~{fmt_int(expected)} expected (baseline ~{fmt_int(base)}/day, weekly rhythm "
         "removed)." + (" The higher level persists to the end of the range." if persists else "")
     )
+    if rarity is not None:
+        text += f" {rarity[1][0].upper()}{rarity[1][1:]}."
     if explanation is None:
         text += " Nothing in the release history or the dependency graph explains it."
     return Finding(

@@ -37,10 +37,6 @@ KINDS: tuple[str, ...] = ("downloads", "fingerprints")
 #: Called with a short line on each step of a long computation.
 Progress = Callable[[str], None]
 
-#: What a source may lack, and the words a signal uses when it does.
-CI = "ci"
-CLIENTS = "clients"
-
 
 @dataclass(frozen=True, slots=True)
 class CostEstimate:
@@ -78,6 +74,8 @@ class Source(abc.ABC):
     live: bool = False
     #: Short name for messages and the apps' source box ("demo", "parquet", "bigquery"…).
     kind: str = "source"
+    #: True when queries cost money (BigQuery): nothing is bought without being asked for.
+    paid: bool = False
 
     def __init__(self) -> None:
         #: Bytes the source's queries processed so far (paying sources count them).
@@ -95,7 +93,8 @@ class Source(abc.ABC):
 
     @property
     def lacks(self) -> Mapping[str, str]:
-        """What this source cannot tell (:data:`CI`, :data:`CLIENTS`), with the reason."""
+        """What this source cannot tell (:data:`~workbench.dimensions.CI`,
+        :data:`~workbench.dimensions.CLIENTS`), with the reason."""
         return {}
 
     def engine(self) -> str:

@@ -150,6 +150,7 @@ class BigQuerySource(Source):
 
     kind = "bigquery"
     live = True
+    paid = True
 
     def __init__(
         self,
