@@ -29,7 +29,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "installer_shift": frozenset({"installer_shift"}),
 }
 INORGANIC_SIGNALS = frozenset(
-    {"narrow_fingerprint", "new_package_burst", "geography", "volume_change"}
+    {"narrow_fingerprint", "new_package_burst", "geography", "volume_change", "traffic_composition"}
 )
 
 

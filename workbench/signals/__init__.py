@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from workbench.signals.composition import composition_findings
 from workbench.signals.context import Context
 from workbench.signals.findings import Finding, findings_frame
 from workbench.signals.fingerprint import fingerprint_findings
@@ -17,6 +18,7 @@ from workbench.signals.volume import volume_findings
 
 SIGNALS: dict[str, Callable[[Context], list[Finding]]] = {
     "volume_change": volume_findings,
+    "traffic_composition": composition_findings,
     "ci_traffic": ci_findings,
     "version_distribution": version_findings,
     "geography": geo_findings,

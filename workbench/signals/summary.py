@@ -25,6 +25,10 @@ WEIGHTS: dict[tuple[str, bool | None], float] = {
     # An unexplained surge alone is a reason to look, not a verdict: on 622 real new packages
     # 14 % have one (benchmarks/bench_realdata.py). It flags only with a corroborating signal.
     ("volume_change", True): 0.35,
+    # Extra traffic unlike the package's users on several dimensions, unexplained: strong
+    # evidence on its own, even with no dominant client (rotating pools, spread campaigns).
+    ("traffic_composition", True): 0.8,
+    ("traffic_composition", None): 0.15,
     ("volume_change", None): 0.2,
     ("volume_change", False): 0.05,
     ("ci_traffic", False): 0.1,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -199,40 +200,20 @@ def _surge_finding(
         (pl.col("project") == project)
         & pl.col("date").is_between(start - dt.timedelta(days=14), end + dt.timedelta(days=7))
     ).select("date", "downloads", "expected", "surge")
-    explanation: str | None
-    inorganic: bool | None
-    explanation, inorganic, metrics = (
-        None,
-        True,
-        {
-            "ratio": round(ratio, 2),
-            "excess": observed - expected,
-            "baseline_per_day": round(base, 1),
-            "days": days,
-            "persists": persists,
-            "peer_rate_words": rarity[1] if rarity else None,
-            "baseline": ctx.baseline(),
-        },
-    )
-    dep = _dependent_explanation(ctx, project, start, end, series)
-    if dep is not None:
-        explanation, inorganic = dep[0], False
-        metrics.update(dep[1])
+    metrics: dict[str, object] = {
+        "ratio": round(ratio, 2),
+        "excess": observed - expected,
+        "baseline_per_day": round(base, 1),
+        "days": days,
+        "persists": persists,
+        "peer_rate_words": rarity[1] if rarity else None,
+        "baseline": ctx.baseline(),
+    }
+    why = explain(ctx, project, start, end, series)
+    explanation, inorganic = why.text, why.inorganic
+    metrics.update(why.metrics)
+    if why.dependent is not None:
         strength = min(strength, 0.45)
-    else:
-        rel = _release_near(ctx, project, start)
-        if not rel.is_empty():
-            versions = rel["version"].to_list()
-            on_new = _share_on(ctx, project, start, end, versions)
-            first_upload = str(rel["upload_time"].dt.date().min())
-            if on_new >= 0.5:
-                explanation = (
-                    f"release {', '.join(versions)} was uploaded on {first_upload}, "
-                    f"and {pct(on_new)} of the surge's downloads are of it: a release can explain "
-                    "a burst of CI and upgrade traffic, but not a lasting multiple."
-                )
-                metrics["release"] = ", ".join(versions)
-                inorganic = None
     span = f"on {start}" if days == 1 else f"from {start} to {end} ({days} days)"
     text = (
         f"Downloads jumped {ratio:.1f}× above the expected level {span}: {fmt_int(observed)} "
@@ -256,6 +237,43 @@ def _surge_finding(
         evidence,
         explanation,
     )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What explains a surge: a package that started to require this one (organic), a
+    release most of the surge downloaded (context), or nothing (``text`` None)."""
+
+    text: str | None
+    inorganic: bool | None
+    metrics: dict[str, object]
+    dependent: str | None = None
+    release: tuple[str, ...] = ()
+
+
+def explain(
+    ctx: Context, project: str, start: dt.date, end: dt.date, series: pl.DataFrame
+) -> Explanation:
+    """The explanation of ``project``'s surge from ``start`` to ``end`` (``series``: its
+    daily ``date, downloads``)."""
+    dep = _dependent_explanation(ctx, project, start, end, series)
+    if dep is not None:
+        return Explanation(dep[0], False, dict(dep[1]), dependent=str(dep[1]["dependent"]))
+    rel = _release_near(ctx, project, start)
+    if not rel.is_empty():
+        versions = rel["version"].to_list()
+        on_new = _share_on(ctx, project, start, end, versions)
+        first_upload = str(rel["upload_time"].dt.date().min())
+        if on_new >= 0.5:
+            text = (
+                f"release {', '.join(versions)} was uploaded on {first_upload}, "
+                f"and {pct(on_new)} of the surge's downloads are of it: a release can explain "
+                "a burst of CI and upgrade traffic, but not a lasting multiple."
+            )
+            return Explanation(
+                text, None, {"release": ", ".join(versions)}, release=tuple(versions)
+            )
+    return Explanation(None, True, {})
 
 
 def _share_on(
