@@ -270,18 +270,23 @@ def cache() -> None:
 
 
 @cache.command("list")
-def cache_list() -> None:
-    """Every cached entry, newest first."""
+@click.option("--entries", is_flag=True, help="One line per stored file instead of per package.")
+def cache_list(entries: bool) -> None:
+    """Which days each package (or the population) holds, per source and kind."""
     store = Cache()
-    entries = store.entries()
-    click.echo(f"{len(entries)} entries in {store.root}")
-    for e in entries:
-        state = "complete" if e.complete else f"incomplete, age {e.age()}"
-        query = e.description.get("query") or ", ".join(e.description.get("projects", []))
-        click.echo(
-            f"{e.key[:12]}  {e.kind:<12} {e.rows:>9,} rows {human_bytes(e.size):>10}  "
-            f"{e.created:%Y-%m-%d %H:%M}  {state}  {query}"
-        )
+    found = store.entries()
+    click.echo(f"{len(found)} entries, {human_bytes(sum(e.size for e in found))} in {store.root}")
+    if entries:
+        for e in found:
+            state = "complete" if e.complete else f"incomplete, age {e.age()}"
+            what = e.description.get("scope") or e.description.get("query") or ""
+            click.echo(
+                f"{e.key[:12]}  {e.kind:<12} {e.rows:>9,} rows {human_bytes(e.size):>10}  "
+                f"{e.created:%Y-%m-%d %H:%M}  {state}  {one_line(str(what), 200)}"
+            )
+        return
+    for line in data.holdings(found):
+        click.echo(one_line(line, 2000))
 
 
 @cache.command("size")
@@ -427,6 +432,107 @@ def package_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+@main.command()
+@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
+@click.option("--start", help="First day (YYYY-MM-DD).")
+@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
+@click.option("--days", type=click.IntRange(1, 1098), default=28, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Show what the missing days cost and stop.")
+@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
+@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
+@click.option("--quiet", is_flag=True)
+def population(
+    spec: str,
+    start: str | None,
+    end: str | None,
+    days: int,
+    dry_run: bool,
+    yes: bool,
+    max_bytes: int | None,
+    quiet: bool,
+) -> None:
+    """Fetch (or buy, priced and confirmed) the population features of every package for a
+    range: the peers every investigation is judged against. Days held are never paid twice."""
+    from workbench.screening import price
+
+    progress = Spinner(not quiet, "population")
+    with _errors(progress):
+        source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
+        span = _days(source, start, end, days)
+        if dry_run:
+            cost = price(source, span, Cache())
+            click.echo(f"{source.describe()}: {cost}" if cost else f"{source.describe()}: free")
+            return
+        held = data.population(source, span, cache=Cache(), progress=progress)
+        progress.close()
+        click.echo(
+            f"{held.packages:,} packages × {span.days} days ({held.frame.height:,} rows, "
+            f"{held.tier} tier) from {source.describe()}"
+        )
+        click.echo(held.provenance.summary(), err=True)
+
+
+@main.command()
+@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
+@click.option("--start", help="First day (YYYY-MM-DD).")
+@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
+@click.option("--days", type=click.IntRange(14, 1098), default=30, show_default=True)
+@click.option(
+    "--deep",
+    type=click.IntRange(0, 500),
+    default=20,
+    show_default=True,
+    help="Deep-dive this many of the top with full rollups and every signal.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Write the ranked table here.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), help="Default: from --out."
+)
+@click.option("--top", type=click.IntRange(0), default=20, show_default=True, help="Rows to print.")
+@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
+@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
+@click.option("--quiet", is_flag=True)
+def screen(
+    spec: str,
+    start: str | None,
+    end: str | None,
+    days: int,
+    deep: int,
+    out: Path | None,
+    fmt: str | None,
+    top: int,
+    yes: bool,
+    max_bytes: int | None,
+    quiet: bool,
+) -> None:
+    """Rank every package of the source's population by suspicion, then deep-dive the top."""
+    from workbench import screening
+
+    progress = Spinner(not quiet, "screening")
+    with _errors(progress):
+        source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
+        span = _days(source, start, end, days)
+        cost = screening.price(source, span, Cache())
+        if cost is not None:
+            click.echo(f"the population for {span} is not all held: {cost}", err=True)
+        result = screening.run(source, span, top=deep, cache=Cache(), progress=progress)
+        progress.close()
+        click.echo(
+            f"{result.table.height:,} packages screened in {result.seconds:.1f} s; "
+            f"{result.flagged()} flagged (suspicion medium or high); top {deep} deep-dived",
+            err=True,
+        )
+        for row in result.table.head(top).iter_rows(named=True):
+            project = one_line(str(row["project"]), 200)
+            deep_score = "" if row["deep_score"] is None else f" → {row['deep_score']:.2f}"
+            click.echo(
+                f"{row['rank']:>6}  {row['score']:.2f}{deep_score:<7} {row['level']:<6} "
+                f"{project:<28} {row['signals'] or '-'}"
+            )
+        if out is not None:
+            click.echo(f"wrote {screening.write(result, out, fmt)}", err=True)
 
 
 def _analyze_one(

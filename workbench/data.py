@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +76,7 @@ class Provenance:
     @property
     def days_fetched(self) -> int:
         """Days fetched now (per scope, counted once whatever the number of kinds)."""
-        return len({(p.scope, d) for p in self.parts if not p.from_cache for d in _days(p.days)})
+        return len({(p.scope, d) for p in self.parts if not p.from_cache for d in p.days.each()})
 
     def summary(self) -> str:
         wanted = self.query.days.days * max(1, len({p.scope for p in self.parts}))
@@ -116,11 +116,6 @@ def plausible(frame: pl.DataFrame, kind: str) -> bool:
         if frame.height and (column.min() < 1 or column.max() > MAX_COUNT):  # type: ignore[operator]
             return False
     return True
-
-
-def _days(days: DayRange) -> Iterator[dt.date]:
-    for i in range(days.days):
-        yield days.start + dt.timedelta(days=i)
 
 
 def runs(days: list[dt.date]) -> list[DayRange]:
@@ -213,7 +208,7 @@ def _missing(asks: list[_Ask], days: DayRange) -> dict[str, list[dt.date]]:
     """Per scope, the days some kind does not hold."""
     out: dict[str, set[dt.date]] = {}
     for ask in asks:
-        gaps = [d for d in _days(days) if d not in ask.served]
+        gaps = [d for d in days.each() if d not in ask.served]
         if gaps:
             out.setdefault(ask.scope, set()).update(gaps)
     return {scope: sorted(found) for scope, found in out.items()}
@@ -608,3 +603,29 @@ def _names(source: Source) -> pl.DataFrame:
 def suggestions(source: Source, name: str, limit: int = 3, cache: Cache | None = None) -> list[str]:
     """Known package names close to ``name`` (for "did you mean")."""
     return difflib.get_close_matches(name, project_names(source, cache), n=limit, cutoff=0.75)
+
+
+def holdings(entries: list[Entry]) -> list[str]:
+    """Per source, kind and package: the day spans the cache holds (merged), the days still
+    changing marked — what ``workbench cache list`` prints."""
+    groups: dict[tuple[str, str, str], list[Entry]] = {}
+    for e in entries:
+        if e.days is None:
+            continue
+        key = (str(e.description.get("source", "?")), e.kind, str(e.description.get("scope")))
+        groups.setdefault(key, []).append(e)
+    lines = []
+    for (source, kind, scope), items in sorted(groups.items()):
+        days = sorted({d for e in items if e.days for d in DayRange(*e.days).each()})
+        fresh = sorted(
+            {d for e in items if e.days and not e.complete for d in DayRange(*e.days).each()}
+        )
+        spans = ", ".join(str(r) for r in runs(days))
+        pending = ", ".join(str(r) for r in runs(fresh))
+        who = "every package" if scope == ALL else scope
+        lines.append(
+            f"{who:<32} {kind:<12} {len(days):>4} days: {spans}"
+            + (f" (still changing: {pending})" if pending else "")
+            + f"  [{source}]"
+        )
+    return lines

@@ -87,6 +87,10 @@ class DayRange:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    def each(self) -> list[dt.date]:
+        """Every day of the range, in order."""
+        return [self.start + dt.timedelta(days=i) for i in range(self.days)]
+
     def split(self, first_incomplete: dt.date) -> tuple[DayRange | None, DayRange | None]:
         """Split into (complete days, days still in progress) at ``first_incomplete``."""
         if self.end < first_incomplete:

@@ -45,13 +45,19 @@ def day_band(downloads: pl.Expr) -> pl.Expr:
 def dense(frame: pl.DataFrame, days: DayRange) -> pl.DataFrame:
     """``project, date, downloads`` → every day of ``days`` for every project (0 when quiet),
     with the weekday (1 = Monday)."""
-    grid = pl.DataFrame({"date": pl.date_range(days.start, days.end, eager=True)})
-    grid = grid.join(frame.select("project").unique(), how="cross")
+    projects = frame.select("project").unique().sort("project")
+    grid = projects.join(
+        pl.DataFrame({"date": pl.date_range(days.start, days.end, eager=True)}), how="cross"
+    )
     return (
-        grid.join(frame.select("project", "date", "downloads"), on=["project", "date"], how="left")
+        grid.join(
+            frame.select("project", "date", "downloads"),
+            on=["project", "date"],
+            how="left",
+            maintain_order="left",
+        )
         .with_columns(pl.col("downloads").fill_null(0))
         .with_columns(weekday=pl.col("date").dt.weekday().cast(pl.Int8))
-        .sort("project", "date")
     )
 
 

@@ -99,9 +99,13 @@ def clean_daily(features: pl.DataFrame, days: DayRange) -> pl.DataFrame:
     return series.dense(clean, days)
 
 
-def largest_surges(features: pl.DataFrame, days: DayRange) -> pl.DataFrame:
-    """Per project: the ratio and excess of its largest surge in ``days`` (0 when none)."""
-    flags = series.day_flags(clean_daily(features, days), days)
+def surge_flags(features: pl.DataFrame, days: DayRange) -> pl.DataFrame:
+    """:func:`workbench.series.day_flags` of every project's clean daily series."""
+    return series.day_flags(clean_daily(features, days), days)
+
+
+def largest_surges(flags: pl.DataFrame) -> pl.DataFrame:
+    """Per project: the ratio of its largest surge in the flagged days (0 when none)."""
     events = series.surges(flags).filter(pl.col("excess") >= SURGE_EXCESS)
     biggest = events.group_by("project").agg(ratio=pl.col("ratio").max())
     volume = flags.group_by("project").agg(per_day=pl.col("downloads").mean())
@@ -209,10 +213,17 @@ class Peers:
 
 
 def build(
-    features: pl.DataFrame, days: DayRange, *, source: str, tier: str, window: int = 28
+    features: pl.DataFrame,
+    days: DayRange,
+    *,
+    source: str,
+    tier: str,
+    window: int = 28,
+    flags: pl.DataFrame | None = None,
 ) -> Peers:
     """The baselines of a population (``features`` over ``days``); package-level statistics
-    use its last ``window`` days."""
+    use its last ``window`` days. ``flags`` (:func:`surge_flags` of the same features) is
+    reused when the caller has it already (the screen)."""
     recent = DayRange(max(days.start, days.end - dt.timedelta(days=window - 1)), days.end)
     parts: list[pl.DataFrame] = []
     daily = day_stats(features)
@@ -241,7 +252,7 @@ def build(
         )
     parts.append(_band_medians(stats, "ci_share", "ci_share", "bin"))
     parts.append(_band_medians(stats, "top_share", "top_share", "bin"))
-    largest = largest_surges(features, days)
+    largest = largest_surges(flags if flags is not None else surge_flags(features, days))
     for ratio in SURGE_RATIOS:
         rate = largest.group_by("bin").agg(value=(pl.col("ratio") >= ratio).mean(), count=pl.len())
         parts.append(
