@@ -14,9 +14,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from workbench.analysis import analyze
 from workbench.cache import Cache
-from workbench.query import DayRange, RollupQuery
+from workbench.investigation import investigate
 from workbench.report import build
 from workbench.sources.demo import DemoSource
 
@@ -90,7 +89,7 @@ def test_investigate_app_draws_drills_down_and_reports_errors(
     name.fill("no-such-package")
     name.press("Enter")
     page.wait_for_selector(".wb-error", timeout=30_000)
-    assert "No downloads of no-such-package" in page.locator(".wb-error").inner_text()
+    assert "no downloads found for 'no-such-package'" in page.locator(".wb-error").inner_text()
     shot(page, "investigate-unknown")
     page.close()
     # Voilà's page template asks a CDN for Font Awesome (icons only); nothing else may leave.
@@ -126,11 +125,9 @@ def test_case_file_opens_and_draws_offline(
     name = str(
         source.ground_truth().filter(pl.col("scenario") == "geo_concentration")["project"][0]
     )
-    result = analyze(
-        source, RollupQuery((name,), DayRange(SMALL.start, SMALL.end)), cache=Cache(tmp_path)
-    )
+    inv = investigate(name, source=source, start=SMALL.start, end=SMALL.end, cache=Cache(tmp_path))
     path = tmp_path / "case.html"
-    path.write_text(build(result, name))
+    path.write_text(build(inv))
     blocked: list[str] = []
     page = new_page(browser, blocked)
     page.goto(path.as_uri())

@@ -9,11 +9,10 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from workbench.analysis import analyze
 from workbench.cache import Cache
 from workbench.cli import main
 from workbench.errors import InvalidInputError
-from workbench.query import DayRange, RollupQuery
+from workbench.investigation import investigate
 from workbench.report import build
 from workbench.sources.demo import DemoSource
 
@@ -26,12 +25,14 @@ def case(
 ) -> tuple[str, str, DemoSource]:
     source = DemoSource(SMALL, data_dir=small_demo_dir.parent)
     name = source.ground_truth().filter(pl.col("scenario") == "inflation_campaign")["project"][0]
-    result = analyze(
-        source,
-        RollupQuery((name,), DayRange(SMALL.start, SMALL.end)),
+    inv = investigate(
+        name,
+        source=source,
+        start=SMALL.start,
+        end=SMALL.end,
         cache=Cache(tmp_path_factory.mktemp("cache")),
     )
-    return build(result, name), name, source
+    return build(inv), name, source
 
 
 def test_case_file_has_every_section(case: tuple[str, str, DemoSource]) -> None:
@@ -52,13 +53,10 @@ def test_case_file_loads_nothing_from_the_network(case: tuple[str, str, DemoSour
 
 def test_unknown_package_is_refused(case: tuple[str, str, DemoSource], tmp_path: Path) -> None:
     _, _, source = case
-    result = analyze(
-        source,
-        RollupQuery(("no-such-pkg",), DayRange(SMALL.start, SMALL.end)),
-        cache=Cache(tmp_path),
-    )
-    with pytest.raises(InvalidInputError):
-        build(result, "no-such-pkg")
+    with pytest.raises(InvalidInputError, match="no downloads found"):
+        investigate(
+            "no-such-pkg", source=source, start=SMALL.start, end=SMALL.end, cache=Cache(tmp_path)
+        )
 
 
 def test_report_command_writes_the_file(

@@ -112,7 +112,7 @@ def test_source_box_switches_source_and_keeps_the_old_one_on_error(
     ("typed", "expected"),
     [
         ("bad name;", "not a valid package name"),
-        ("no-such-package", "No downloads of no-such-package"),
+        ("no-such-package", "no downloads found for &#x27;no-such-package&#x27;"),
     ],
 )
 def test_errors_show_in_the_page(demo: DemoSource, cache: Cache, typed: str, expected: str) -> None:

@@ -1,9 +1,24 @@
 """workbench: an investigation workbench for PyPI download statistics.
 
-Start with :func:`workbench.data.load` on a source from
-:func:`workbench.sources.open_source` (``"demo"``, a Parquet path, or ``"bigquery"``).
+The public face, for a notebook or a script::
+
+    import workbench as wb
+
+    source = wb.open_source("demo")            # or "clickpy", "bigquery", a Parquet path
+    inv = wb.investigate("harbor-cli", source=source, days=90)
+    inv.summary.text()                         # suspicion, in plain words
+    inv.findings                               # every finding, with its evidence
+    inv.frame("installers", country="CN")      # any breakdown under any drill-down
+    inv.chart("geography")                     # any chart (Altair, draws offline)
+    wb.scan(source, packages=["a", "b"])       # several packages ranked
+    wb.screen(source, days=30)                 # every package of the population ranked
+
+Everything is cached day by day; a paying source prices every query and asks first.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from workbench.api import investigate, open_source, scan, screen
+
+__version__ = "0.2.0"
+__all__ = ["__version__", "investigate", "open_source", "scan", "screen"]

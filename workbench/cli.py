@@ -36,8 +36,7 @@ from workbench.sources.base import KINDS, CostEstimate, Source, human_bytes
 from workbench.sources.demo import DemoSource
 
 if TYPE_CHECKING:
-    from workbench.analysis import Analysis
-    from workbench.signals.summary import Summary
+    from workbench.investigation import Investigation
 
 SOURCE_HELP = "demo (default), demo:SEED, bigquery[:BILLING_PROJECT], or a Parquet path/glob"
 
@@ -535,7 +534,7 @@ def screen(
             click.echo(f"wrote {screening.write(result, out, fmt)}", err=True)
 
 
-def _analyze_one(
+def _investigate(
     package: str,
     spec: str,
     start: str | None,
@@ -544,20 +543,13 @@ def _analyze_one(
     yes: bool,
     max_bytes: int | None,
     progress: Spinner,
-) -> tuple[Analysis, str, Summary]:
-    """Analyse one package, or raise a one-line error (with suggestions) if it has no data."""
-    from workbench.analysis import analyze
+) -> Investigation:
+    """One package investigated (a one-line error with suggestions when it has no data)."""
+    from workbench.investigation import investigate as run
 
     source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
-    query = RollupQuery.of(package, *_range_args(source, start, end, days))
-    result = analyze(source, query, cache=Cache(), progress=progress)
-    name = query.projects[0] if query.projects else package
-    summary = result.summary_of(name)
-    if summary is None or summary.downloads == 0:
-        close = data.suggestions(source, name)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise InvalidInputError(f"no downloads found for {name!r}{hint} in {query.days}")
-    return result, name, summary
+    first, last = _range_args(source, start, end, days)
+    return run(package, source=source, start=first, end=last, cache=Cache(), progress=progress)
 
 
 @main.command()
@@ -578,22 +570,21 @@ def investigate(
     """Explain one package's downloads: the suspicion summary and every finding."""
     progress = Spinner(not quiet, "investigating")
     with _errors(progress):
-        result, name, summary = _analyze_one(
-            package, spec, start, end, days, yes, max_bytes, progress
-        )
+        inv = _investigate(package, spec, start, end, days, yes, max_bytes, progress)
         progress.close()
         click.echo(
-            f"{name}: {summary.downloads:,} downloads in {result.query.days} (a lower bound)"
+            f"{inv.package}: {inv.summary.downloads:,} downloads in {inv.days} (a lower bound)"
         )
-        click.echo(summary.text())
-        for f in result.findings_of(name):
+        click.echo(inv.summary.text())
+        click.echo(f"Peers: {one_line(inv.baseline, 1000)}")
+        for f in inv.findings:
             if f.fired or show_all or f.signal == "mirror_blind_spot":
                 # sentences quote values from the data (versions, names): one line each
                 title, text = one_line(f.title, 4000), one_line(f.text, 4000)
                 click.echo(f"\n[{f.level}] {title} {f.when()}\n  {text}")
                 if f.explanation:
                     click.echo(f"  Explained: {one_line(f.explanation, 4000)}")
-        click.echo(f"\n{result.provenance.summary()}", err=True)
+        click.echo(f"\n{inv.provenance.summary()}", err=True)
 
 
 @main.command()
@@ -621,15 +612,13 @@ def report(
 
     progress = Spinner(not quiet, "reporting")
     with _errors(progress):
-        result, name, summary = _analyze_one(
-            package, spec, start, end, days, yes, max_bytes, progress
-        )
+        inv = _investigate(package, spec, start, end, days, yes, max_bytes, progress)
         progress("drawing the charts")
-        document = build(result, name)
+        document = build(inv)
         progress.close()
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(document)
-        click.echo(f"wrote {out} ({len(document) / 1024:.0f} KiB): {summary.text()}")
+        click.echo(f"wrote {out} ({len(document) / 1024:.0f} KiB): {inv.summary.text()}")
 
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

@@ -11,15 +11,9 @@ import datetime as dt
 import html
 from dataclasses import dataclass
 
-import altair as alt
-import polars as pl
-
 from workbench import __version__, charts
-from workbench import breakdowns as b
-from workbench.analysis import Analysis
-from workbench.errors import InvalidInputError
+from workbench.investigation import Chart, Investigation
 from workbench.signals.findings import Finding
-from workbench.signals.fingerprint import share_against_limit
 
 CAVEATS = (
     "Every count is a lower bound: installs served by mirrors and caching proxies (bandersnatch, "
@@ -49,87 +43,38 @@ footer{margin-top:3em;color:#5F6368;font-size:.85em}
 @dataclass(frozen=True)
 class Section:
     title: str
-    chart: alt.TopLevelMixin
+    chart: Chart
 
 
 def _esc(text: object) -> str:
     return html.escape(str(text))
 
 
-def evidence(analysis: Analysis, project: str) -> list[Section]:
-    """The charts of one package's case file, built from the analysis' own frames."""
-    ctx = analysis.context
-    mine = ctx.downloads.filter(pl.col("project") == project)
-    clean = ctx.clean.filter(pl.col("project") == project)
-    days = ctx.days
-    daily = b.daily(clean, days)
-    releases = ctx.releases.filter(pl.col("project") == project)
-    findings = analysis.findings_of(project)
-    sections = [
-        Section(
-            "Volume",
-            charts.volume_timeline(
-                daily,
-                findings=findings,
-                releases=releases,
-                title=f"Downloads of {project} per day (mirrors excluded)",
-            ),
-        )
-    ]
-    summary = analysis.summary_of(project)
-    if summary is not None and (summary.fired or summary.context):
-        sections.insert(0, Section("Suspicion", charts.suspicion_chart(summary)))
-    clients = share_against_limit(ctx, project)
-    if clients.height:
-        sections.append(Section("Clients", charts.client_share_timeline(clients)))
+#: The case file's evidence: (section title, the investigation's chart).
+SECTIONS = (
+    ("Suspicion", "suspicion"),
+    ("Volume", "volume"),
+    ("Clients", "clients"),
+    ("Installers", "installers"),
+    ("Versions", "versions"),
+    ("CI and people", "ci"),
+    ("Geography", "geography"),
+    ("Python and OS", "python_os"),
+)
 
-    def per(by: str) -> pl.DataFrame:
-        return b.daily(mine, days, by=by).drop("project", "weekday", "weekend")
 
-    sections.append(
-        Section(
-            "Installers", charts.stacked_share(per("installer"), "installer", title="Installers")
-        )
-    )
-    latest = releases.sort("upload_time")["version"].to_list()[-1:] if releases.height else []
-    sections.append(
-        Section(
-            "Versions",
-            charts.stacked_share(
-                b.daily(clean, days, by="version").drop("project", "weekday", "weekend"),
-                "version",
-                title="Versions (share of downloads)",
-                top=7,
-                normalize=True,
-                highlight=latest[0] if latest else None,
-            ),
-        )
-    )
-    kinds = b.daily(mine.with_columns(b.client_kind()), days, by="client").drop(
-        "project", "weekday", "weekend"
-    )
-    sections.append(
-        Section("CI and people", charts.stacked_share(kinds, "client", title="Who downloads"))
-    )
-    country = clean.group_by("country").agg(pl.col("downloads").sum()).collect()
-    if country.height:
-        sections.append(
-            Section(
-                "Geography", alt.hconcat(charts.world_map(country), charts.country_bar(country))
-            )
-        )
-    mix = clean.collect()
-    sections.append(
-        Section(
-            "Python and OS",
-            alt.hconcat(
-                charts.share_bar(mix.select("python", "downloads"), "python", title="Python"),
-                charts.share_bar(
-                    mix.select("system", "downloads"), "system", title="Operating system"
-                ),
-            ),
-        )
-    )
+def evidence(inv: Investigation) -> list[Section]:
+    """The charts of one package's case file: the investigation's own charts."""
+    summary = inv.summary
+    sections = []
+    for title, name in SECTIONS:
+        if name == "suspicion" and not (summary.fired or summary.context):
+            continue
+        if name == "clients" and inv.frame("busiest_client").is_empty():
+            continue
+        if name == "geography" and inv.frame("countries").is_empty():
+            continue
+        sections.append(Section(title, inv.chart(name)))
     return sections
 
 
@@ -142,13 +87,12 @@ def _finding_html(f: Finding) -> str:
     )
 
 
-def build(analysis: Analysis, project: str, *, now: dt.datetime | None = None) -> str:
-    """The case file of ``project`` as one HTML document."""
-    summary = analysis.summary_of(project)
-    if summary is None or summary.downloads == 0:
-        raise InvalidInputError(f"no downloads of {project!r} in {analysis.query.days}")
+def build(inv: Investigation, *, now: dt.datetime | None = None, notes: str = "") -> str:
+    """The case file of the investigated package as one HTML document (``notes``: the
+    analyst's own notes, HTML-escaped, printed after the findings)."""
+    analysis, project, summary = inv.analysis, inv.package, inv.summary
     now = now or dt.datetime.now(dt.UTC)
-    findings = analysis.findings_of(project)
+    findings = inv.findings
     shown = [f for f in findings if f.fired] + [
         f
         for f in findings
@@ -167,9 +111,11 @@ def build(analysis: Analysis, project: str, *, now: dt.datetime | None = None) -
         f"{_esc(summary.text())}</p>",
         "<h2>Findings</h2>"
         + ("".join(_finding_html(f) for f in shown) or "<p>No signal fired.</p>"),
-        "<h2>Evidence</h2>",
     ]
-    for section in evidence(analysis, project):
+    if notes:
+        parts.append(f"<h2>Analyst's notes</h2>{notes}")
+    parts.append("<h2>Evidence</h2>")
+    for section in evidence(inv):
         parts.append(
             f"<div class='chart' role='img' aria-label='{_esc(section.title)}'>"
             f"<h3>{_esc(section.title)}</h3>{charts.svg(section.chart)}</div>"
@@ -183,6 +129,7 @@ def build(analysis: Analysis, project: str, *, now: dt.datetime | None = None) -
     rows = [
         ("Source", prov.source),
         ("Range", str(analysis.query.days)),
+        ("Peers", inv.baseline),
         ("Bytes queried", f"{prov.bytes_processed:,}"),
         ("Estimated query cost", str(prov.estimate) if prov.estimate else "none (local data)"),
         (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from workbench.charts.geo import country_bar, world_map
 from workbench.charts.mix import share_bar, stacked_share
 from workbench.charts.render import enable_offline, html, png, svg
-from workbench.charts.summary import suspicion_chart
+from workbench.charts.summary import note, suspicion_chart
 from workbench.charts.theme import register
 from workbench.charts.timeline import client_share_timeline, volume_timeline
 
@@ -19,6 +19,7 @@ __all__ = [
     "country_bar",
     "enable_offline",
     "html",
+    "note",
     "png",
     "register",
     "share_bar",

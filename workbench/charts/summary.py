@@ -76,3 +76,15 @@ def suspicion_chart(summary: Summary) -> alt.Chart:
         )
     )
     return cast(alt.Chart, chart)
+
+
+def note(text: str, *, width: int = 400) -> alt.Chart:
+    """A chart that says why there is nothing to draw (a tab never shows a blank)."""
+    frame = pl.DataFrame({"text": [text]})
+    chart = (
+        alt.Chart(frame)
+        .mark_text(align="left", fontSize=13, color=MUTED)
+        .encode(text="text:N")
+        .properties(width=width, height=40)
+    )
+    return cast(alt.Chart, chart)

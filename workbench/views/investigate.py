@@ -9,7 +9,6 @@ package as a whole; the charts follow the filters, and the filter bar says which
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
 from typing import Any
 
 import altair as alt
@@ -18,11 +17,11 @@ import polars as pl
 
 from workbench import breakdowns as b
 from workbench import charts, data
-from workbench.analysis import Analysis, analyze
+from workbench.analysis import Analysis
 from workbench.cache import Cache
 from workbench.errors import InvalidInputError, NoMatchError
-from workbench.query import RollupQuery
-from workbench.signals.fingerprint import share_against_limit
+from workbench.investigation import Chart, Investigation, investigate
+from workbench.names import normalize
 from workbench.sources import open_source
 from workbench.sources.base import CostEstimate, Source
 from workbench.views.common import (
@@ -41,7 +40,17 @@ DIMENSIONS = {
     "python": "Python",
     "system": "OS",
 }
-TABS = ("Volume", "Clients", "Installers", "Versions", "Geography", "Python & OS", "CI & people")
+#: Each tab and the investigation's chart it draws.
+TAB_CHARTS = {
+    "Volume": "volume",
+    "Clients": "clients",
+    "Installers": "installers",
+    "Versions": "versions",
+    "Geography": "geography",
+    "Python & OS": "python_os",
+    "CI & people": "ci",
+}
+TABS = tuple(TAB_CHARTS)
 MAX_OPTIONS = 40
 #: SVG output: crisp, accessible (text in the DOM), and printable from the browser.
 EMBED = {"renderer": "svg", "actions": False}
@@ -64,11 +73,8 @@ class InvestigateApp:
         self.source = (
             open_source(source, confirm=self._confirm) if isinstance(source, str) else source
         )
+        self.inv: Investigation | None = None
         self.analysis: Analysis | None = None
-        self._clients: alt.TopLevelMixin | None = None
-        self._compare_daily: pl.DataFrame | None = None
-        self._compare_rows: pl.LazyFrame | None = None
-        self._rows = pl.LazyFrame()  # the package's rollup rows, cut once per load
         names = data.project_names(self.source, self.cache)
         first, last = default_range(self.source, days)
         self.package = w.Combobox(
@@ -211,91 +217,67 @@ class InvestigateApp:
         self.status.value = message(text, kind="info")
 
     def load(self) -> None:
-        """Fetch (or reuse) the analysis of the package and redraw everything."""
+        """Fetch (or reuse) the investigation of the package and redraw everything."""
         self.progress.layout.visibility = "visible"
         with shown_errors(self.status, on_error=self._clear_results):
             if self.start.value is None or self.end.value is None:
                 raise InvalidInputError("choose both a start and an end date")
-            query = RollupQuery.of(self.package.value, self.start.value, self.end.value)
-            name = query.projects[0] if query.projects else ""
+            name = normalize(self.package.value)
             self._step(
                 1,
-                f"Loading {name} for {query.days}… (the first load also builds the peer baseline)",
+                f"Loading {name} for {self.start.value}..{self.end.value}… (the first load also "
+                "builds the peer baseline from the population)",
             )
-            analysis = analyze(
-                self.source,
-                query,
+            inv = investigate(
+                name,
+                source=self.source,
+                start=self.start.value,
+                end=self.end.value,
                 cache=self.cache,
                 progress=lambda text: self._step(2, text[:1].upper() + text[1:] + "…"),
             )
-            summary = analysis.summary_of(name)
-            if summary is None or summary.downloads == 0:
-                close = data.suggestions(self.source, name, cache=self.cache)
-                hint = f" Did you mean {', '.join(close)}?" if close else ""
-                raise InvalidInputError(f"No downloads of {name} in {query.days}.{hint}")
-            self.analysis = analysis
-            # Every redraw filters these, not the peers' rollup: on a 100 M-row dataset the
-            # context holds ~5,000 packages and re-cutting one from it cost every click.
-            mine = analysis.context.downloads.filter(pl.col("project") == name)
-            self._rows = mine.collect().lazy()
+            self.inv = inv
+            self.analysis = inv.analysis
             self._step(3, "Drawing…")
             self._load_compare()
-            self._clients = self._client_chart(analysis, name)
             self._reset_filters(name)
-            self.findings.value = findings_html(summary, analysis.findings_of(name))
+            self.findings.value = findings_html(inv.summary, inv.findings)
             self.redraw()
             self.status.value = message(
-                f"{summary.downloads:,} downloads of {name} in {query.days} (a lower bound). "
-                f"{analysis.provenance.summary()}",
+                f"{inv.summary.downloads:,} downloads of {name} in {inv.days} (a lower bound). "
+                f"Peers: {inv.baseline}. {inv.provenance.summary()}",
                 kind="ok",
             )
         self.progress.layout.visibility = "hidden"
 
     def _clear_results(self) -> None:
         self.analysis = None
+        self.inv = None
         self.findings.value = ""
         self.tabs.children = ()
         self.charts = {}
 
     def _load_compare(self) -> None:
-        self._compare_daily = None
-        self._compare_rows = None
-        other = (self.compare.value or "").strip()
-        if not other or self.analysis is None:
+        if self.inv is None:
             return
-        query = RollupQuery.of(other, self.analysis.query.days.start, self.analysis.query.days.end)
-        rollup = data.load(self.source, query, cache=self.cache)
-        if rollup.missing:
-            raise InvalidInputError(f"No downloads of {rollup.missing[0]} to compare with")
-        self._compare_rows = rollup.downloads
-        self._compare_daily = b.daily(
-            b.Filters(without_mirrors=True).apply(rollup.downloads), query.days
-        )
+        other = (self.compare.value or "").strip()
+        self.inv = self.inv.compare(other or None)
 
     # -- drill-down -------------------------------------------------------------------
     @property
     def project(self) -> str:
-        assert self.analysis is not None and self.analysis.query.projects
-        return self.analysis.query.projects[0]
+        assert self.inv is not None
+        return self.inv.package
 
     def _reset_filters(self, name: str) -> None:
-        assert self.analysis is not None
-        mine = self.analysis.context.downloads.filter(pl.col("project") == name)
+        assert self.inv is not None
         self._building = True
         try:
             for dim, dropdown in self.filters.items():
-                ranked = (
-                    mine.group_by(dim)
-                    .agg(pl.col("downloads").sum())
-                    .sort("downloads", descending=True)
-                    .head(MAX_OPTIONS)
-                    .collect()[dim]
-                    .to_list()
-                )
-                dropdown.options = options(ranked)
+                dropdown.options = options(self.inv.options(dim, MAX_OPTIONS))
                 dropdown.value = None
             self.ci.value = None
-            days = self.analysis.query.days
+            days = self.inv.days
             span = [days.start + dt.timedelta(days=i) for i in range(days.days)]
             self.span.options = [(f"{d:%b %d}", d) for d in span]
             self.span.index = (0, len(span) - 1)
@@ -333,48 +315,19 @@ class InvestigateApp:
                 self.redraw()
 
     # -- drawing ------------------------------------------------------------------------
-    def _view(self) -> _View:
-        assert self.analysis is not None
-        return _View(
-            self.analysis,
-            self.project,
-            self._rows,
-            self.current_filters(),
-            self._compare_rows,
-            self._compare_daily,
-        )
-
     def breakdowns(self) -> dict[str, pl.DataFrame]:
         """Every tab's breakdowns for the current package and filters (no charts)."""
-        return self._view().frames()
+        assert self.inv is not None
+        return self.inv.drill(self.current_filters()).frames()
 
-    def build_charts(self, only: set[str] | None = None) -> dict[str, alt.TopLevelMixin]:
+    def build_charts(self, only: set[str] | None = None) -> dict[str, Chart]:
         """The dashboard's charts for the current package and filters: all tabs, or only
         those in ``only`` (pure: builds charts, changes nothing)."""
-        view = self._view()
-        builders = {
-            "Volume": view.volume,
-            "Clients": lambda: self._clients,
-            "Installers": view.installers,
-            "Versions": view.versions,
-            "Geography": view.geography,
-            "Python & OS": view.python_os,
-            "CI & people": view.clients,
+        assert self.inv is not None
+        inv = self.inv.drill(self.current_filters())
+        return {
+            tab: inv.chart(name) for tab, name in TAB_CHARTS.items() if only is None or tab in only
         }
-        out = {}
-        for tab, build in builders.items():
-            if only is None or tab in only:
-                chart = build()
-                if chart is not None:
-                    out[tab] = chart
-        return out
-
-    @staticmethod
-    def _client_chart(analysis: Analysis, name: str) -> alt.TopLevelMixin | None:
-        """The busiest client's share per day against its peer limit (independent of the
-        drill-down: built once per load)."""
-        clients = share_against_limit(analysis.context, name)
-        return charts.client_share_timeline(clients) if clients.height else None
 
     def redraw(self) -> None:
         """Redraw after a change: the visible tab now, the others when they are opened."""
@@ -389,8 +342,9 @@ class InvestigateApp:
             f"Drill-down: <b>{esc(filters.describe())}</b> — charts show only these downloads "
             f"(findings describe the whole package). Use 'Clear filters' to remove.</div>"
         )
+        assert self.inv is not None
         try:
-            b.require_match(self._rows, filters)
+            b.require_match(self.inv.rows.lazy(), filters)
         except NoMatchError as exc:  # say so, rather than draw empty (or stale) charts
             self.filter_bar.value = (
                 "<div class='wb-filters wb-no-match' "
@@ -402,7 +356,7 @@ class InvestigateApp:
             return
         self.tabs.layout.display = None
         tabs = list(self.charts)
-        if not tabs or (self._clients is None) == ("Clients" in tabs):
+        if not tabs:
             self._rebuild_all()
             return
         visible = tabs[self.tabs.selected_index or 0]
@@ -412,7 +366,7 @@ class InvestigateApp:
     def _refresh(self, tab: str) -> None:
         built = self.build_charts(only={tab})
         if tab in built:
-            self.charts[tab].chart = built[tab]  # type: ignore[assignment]
+            self.charts[tab].chart = built[tab]
         self._stale.discard(tab)
 
     def _on_tab_change(self, change: dict[str, Any]) -> None:
@@ -426,136 +380,9 @@ class InvestigateApp:
         built = self.build_charts()
         self._stale = set()
         self.charts = {
-            tab: alt.JupyterChart(chart, embed_options=EMBED)  # type: ignore[arg-type]
+            tab: alt.JupyterChart(chart, embed_options=EMBED)
             for tab, chart in built.items()
         }
         self.tabs.children = [w.Box([chart]) for chart in self.charts.values()]
         for i, tab in enumerate(self.charts):
             self.tabs.set_title(i, tab)
-
-
-class _View:
-    """The breakdowns one redraw needs, each computed at most once when first asked for,
-    and one chart builder per tab (``frames()`` computes every breakdown at once)."""
-
-    def __init__(
-        self,
-        analysis: Analysis,
-        name: str,
-        rows: pl.LazyFrame,
-        filters: b.Filters,
-        compare_rows: pl.LazyFrame | None,
-        compare_daily: pl.DataFrame | None,
-    ) -> None:
-        ctx = analysis.context
-        self.analysis, self.name, self.filters, self.days = analysis, name, filters, ctx.days
-        self.mine = filters.apply(rows)
-        self.clean = b.Filters(without_mirrors=True).apply(self.mine)
-        self.releases = ctx.releases.filter(pl.col("project") == name)
-        self.compare_rows, self.compare_daily = compare_rows, compare_daily
-
-    def frames(self) -> dict[str, pl.DataFrame]:
-        """Every breakdown of every tab (what one filter change recomputes)."""
-        return {
-            "daily": self.daily,
-            "installers per day": self.installers_per_day,
-            "versions per day": self.versions_per_day,
-            "countries": self.countries,
-            "kinds per day": self.kinds_per_day,
-            "installer, python, system shares": self.collected,
-        }
-
-    # -- breakdowns ----------------------------------------------------------------
-    @cached_property
-    def collected(self) -> pl.DataFrame:
-        return self.mine.collect()
-
-    def _per(self, frame: pl.LazyFrame, by: str) -> pl.DataFrame:
-        return b.daily(frame, self.days, by=by).drop("project", "weekday", "weekend")
-
-    @cached_property
-    def daily(self) -> pl.DataFrame:
-        return b.daily(self.clean, self.days)
-
-    @cached_property
-    def installers_per_day(self) -> pl.DataFrame:
-        return self._per(self.mine, "installer")
-
-    @cached_property
-    def versions_per_day(self) -> pl.DataFrame:
-        return self._per(self.clean, "version")
-
-    @cached_property
-    def countries(self) -> pl.DataFrame:
-        return self.clean.group_by("country").agg(pl.col("downloads").sum()).collect()
-
-    @cached_property
-    def kinds_per_day(self) -> pl.DataFrame:
-        return self._per(self.mine.with_columns(b.client_kind()), "client")
-
-    # -- one chart per tab ---------------------------------------------------------
-    def volume(self) -> alt.TopLevelMixin:
-        daily = self.daily
-        if self.compare_daily is not None:
-            daily = pl.concat([daily, self.compare_daily.select(daily.columns)])
-        title = (
-            "Downloads per day"
-            if self.filters == b.NO_FILTER
-            else f"Downloads per day — {self.filters.describe()}"
-        )
-        return charts.volume_timeline(
-            daily,
-            findings=self.analysis.findings_of(self.name),
-            releases=self.releases,
-            title=title,
-        )
-
-    def installers(self) -> alt.TopLevelMixin:
-        bars = [
-            charts.share_bar(
-                self.collected.select("installer", "downloads"),
-                "installer",
-                title=f"Installer share: {self.name}",
-            )
-        ]
-        if self.compare_rows is not None:
-            other = self.filters.apply(self.compare_rows).collect()
-            other_name = other["project"][0] if other.height else "comparison"
-            bars.append(
-                charts.share_bar(
-                    other.select("installer", "downloads"),
-                    "installer",
-                    title=f"Installer share: {other_name}",
-                )
-            )
-        return alt.vconcat(
-            charts.stacked_share(self.installers_per_day, "installer", title="Installers"),
-            alt.hconcat(*bars),
-        )
-
-    def versions(self) -> alt.TopLevelMixin:
-        latest = self.releases.sort("upload_time")["version"].to_list()[-1:]
-        return charts.stacked_share(
-            self.versions_per_day,
-            "version",
-            title="Versions",
-            top=7,
-            normalize=True,
-            highlight=latest[0] if latest else None,
-        )
-
-    def geography(self) -> alt.TopLevelMixin:
-        return alt.hconcat(charts.world_map(self.countries), charts.country_bar(self.countries))
-
-    def python_os(self) -> alt.TopLevelMixin:
-        return alt.hconcat(
-            charts.share_bar(
-                self.collected.select("python", "downloads"), "python", title="Python"
-            ),
-            charts.share_bar(
-                self.collected.select("system", "downloads"), "system", title="Operating system"
-            ),
-        )
-
-    def clients(self) -> alt.TopLevelMixin:
-        return charts.stacked_share(self.kinds_per_day, "client", title="Who downloads")

@@ -8,9 +8,8 @@ from typing import Any
 import ipywidgets as w
 
 from workbench import data
-from workbench.analysis import analyze
 from workbench.cache import Cache
-from workbench.query import RollupQuery
+from workbench.investigation import investigate
 from workbench.report import build
 from workbench.sources import open_source
 from workbench.sources.base import Source
@@ -64,10 +63,15 @@ class ReportApp:
         self.download.value = ""
         with shown_errors(self.status):
             days = picked_days(self.start.value, self.end.value)
-            query = RollupQuery.of(self.package.value, days.start, days.end)
-            name = query.projects[0] if query.projects else ""
-            analysis = analyze(self.source, query, cache=self.cache)
-            html = build(analysis, name)
+            inv = investigate(
+                self.package.value,
+                source=self.source,
+                start=days.start,
+                end=days.end,
+                cache=self.cache,
+            )
+            name = inv.package
+            html = build(inv)
             body = html.split("<body>", 1)[1].rsplit("</body>", 1)[0]
             style = html.split("<style>", 1)[1].split("</style>", 1)[0]
             self.document.value = f"<style>{style}</style><div class='wb-report'>{body}</div>"
@@ -76,4 +80,4 @@ class ReportApp:
                 f"<a download='case-{esc(name)}.html' href='data:text/html;base64,{payload}'>"
                 "⬇ Download this case file (one HTML file that opens offline)</a>"
             )
-            self.status.value = message(f"Case file for {name}, {query.days}.", kind="ok")
+            self.status.value = message(f"Case file for {name}, {inv.days}.", kind="ok")
