@@ -10,6 +10,7 @@ import pytest
 
 from workbench.schema import DEPENDENTS, RELEASES
 from workbench.signals import evaluate, summarize
+from workbench.signals.composition import composition_findings, distance, noise
 from workbench.signals.fingerprint import describe
 from workbench.signals.geography import geo_findings
 from workbench.signals.installers import installer_findings
@@ -280,3 +281,46 @@ def test_summary_ranks_and_explains() -> None:
     assert "Points at fake traffic" in summaries[0].text()
     quiet = next(s for s in summaries if s.project == "peer0")
     assert not quiet.flagged and "organic" in quiet.text()
+
+
+# -- what the extra traffic is made of ---------------------------------------------------
+
+
+def _usual(series_pip: list[int], series_uv: list[int]) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+    return [
+        rollup("p", series_pip, installer="pip", system="Linux", clients=60),
+        rollup("p", series_uv, installer="uv", system="Darwin", country=("US", "GB"), clients=20),
+    ]
+
+
+def test_extra_traffic_unlike_the_usual_users_is_inorganic() -> None:
+    """A week of installs from one country, a narrow client pool, one version: unlike the
+    package's users on several counts, with nothing to explain it — inorganic even though no
+    single client dominates."""
+    pip, uv = seasonal(DAYS, 200, seed=11), seasonal(DAYS, 60, seed=12)
+    extra = [3000 if 50 <= i < 57 else 0 for i in range(DAYS)]
+    parts = [*_usual(pip, uv), rollup("p", extra, country="NL", version="9.9.9", clients=30)]
+    found = _fired(composition_findings(context(combine(*parts), DAYS)))
+    assert len(found) == 1 and found[0].inorganic is True
+    f = found[0]
+    moved = set(f.evidence.filter(pl.col("moved"))["dimension"].to_list())
+    assert {"country", "version"} <= moved
+    assert "NL" in f.text and "No release or dependent explains it" in f.text
+
+
+def test_more_of_the_same_users_looks_usual() -> None:
+    """A blog-post spike: ten times the traffic for a week, in the usual mix."""
+    pip, uv = seasonal(DAYS, 200, seed=13), seasonal(DAYS, 60, seed=14)
+    for series in (pip, uv):
+        for i in range(50, 57):
+            series[i] *= 10
+    found = composition_findings(context(combine(*_usual(pip, uv)), DAYS))
+    assert found and not [f for f in found if f.fired]
+    assert found[0].title == "Extra traffic looks usual"
+
+
+def test_the_distance_is_zero_for_the_same_mix_and_one_for_a_disjoint_one() -> None:
+    usual = {"a": 60.0, "b": 40.0}
+    assert distance(usual, {"a": 600.0, "b": 400.0}, expected=100.0)[0] < 1e-9
+    assert abs(distance(usual, {"a": 60.0, "b": 40.0, "c": 500.0}, expected=100.0)[0] - 1) < 1e-9
+    assert noise(usual, 10) > noise(usual, 1000)

@@ -20,9 +20,10 @@ When a package that started to require this one explains the surge, the extra tr
 compared with *that* package's users too: more of its users is organic. A release explains
 the version (its downloads are of the new release) but not a different kind of client.
 
-The client pool: distinct clients per 1,000 downloads on the surge days against the usual
-days (and the peers' for days of that volume) — a pool much narrower than usual for the
-volume is how a rotating set of dozens of fingerprints shows.
+The client pool: distinct clients per 1,000 downloads on the surge days and on the usual
+days, each against the peers' days of the same volume (clients repeat more as a day grows,
+so a bigger day has fewer per 1,000 anyway) — a pool much narrower than usual *for the
+volume* is how a rotating set of dozens of fingerprints shows.
 """
 
 from __future__ import annotations
@@ -173,11 +174,14 @@ def _event(ctx: Context, ev: dict[str, object], flags: pl.DataFrame) -> Finding 
         (
             m
             for m in measured
-            if m["dimension"] == "version" and _f(m["extra_top_share"]) >= ONE_VERSION
+            if m["dimension"] == "version"
+            and _f(m["extra_top_share"]) >= ONE_VERSION
+            and _f(m["usual_share_of_it"]) <= 0.5
         ),
         None,
     )
     narrow = pool is not None and pool[0] < NARROW_POOL * pool[1]
+    # pool: (surge, usual) clients per 1,000 each relative to peers' days of its own volume
     evidence = pl.DataFrame(measured).drop("extra")
     like_dependent = _like_dependent(ctx, why.dependent, dims, in_surge) if why.dependent else None
     return _finding(
@@ -221,23 +225,30 @@ def _like_dependent(
 def _pool(
     ctx: Context, project: str, in_surge: pl.Expr, in_usual: pl.Expr
 ) -> tuple[float, float, float | None] | None:
-    """Distinct clients per 1,000 downloads: surge days, usual days, peers at that volume."""
-    if CLIENTS in ctx.lacks:
+    """Distinct clients per 1,000 downloads on the surge days and the usual days, each as a
+    multiple of the peers' median for days of that volume (clients repeat more as a day's
+    downloads grow, so raw rates of a bigger day are lower anyway); None without client
+    detail or peers."""
+    if CLIENTS in ctx.lacks or ctx.peers is None:
         return None
     days = ctx.client_days.filter(pl.col("project") == project)
     if days.is_empty() or days["clients"].null_count() == days.height:
         return None
+    peers = ctx.peers
 
-    def per_k(frame: pl.DataFrame) -> float:
+    def relative(frame: pl.DataFrame) -> float | None:
         downloads = float(frame["downloads"].sum())
-        return 1000 * float(frame["clients"].sum()) / downloads if downloads else 0.0
+        if not downloads:
+            return None
+        band = int(frame["band"].median() or 0)  # type: ignore[arg-type]
+        typical = peers.rotation(band)
+        rate = 1000 * float(frame["clients"].sum()) / downloads
+        return rate / typical if typical else None
 
-    surge, usual = days.filter(in_surge), days.filter(in_usual)
-    if surge.is_empty() or usual.is_empty():
+    surge, usual = relative(days.filter(in_surge)), relative(days.filter(in_usual))
+    if surge is None or usual is None:
         return None
-    band = int(surge["band"].median() or 0)  # type: ignore[arg-type]
-    peers = ctx.peers.rotation(band) if ctx.peers is not None else None
-    return per_k(surge), per_k(usual), peers
+    return surge, usual, None
 
 
 def _finding(
@@ -271,8 +282,8 @@ def _finding(
         "tested": tested,
         "signs": signs,
         "narrow_pool": narrow,
-        "clients_per_1000": None if pool is None else round(pool[0], 1),
-        "usual_clients_per_1000": None if pool is None else round(pool[1], 1),
+        "pool_vs_peers": None if pool is None else round(pool[0], 3),
+        "usual_pool_vs_peers": None if pool is None else round(pool[1], 3),
         "like_dependent": None if like_dependent is None else round(like_dependent, 3),
         "baseline": ctx.baseline(),
     }
@@ -305,10 +316,10 @@ def _finding(
         )
     if narrow and pool is not None:
         text += (
-            f" The client pool is narrow for the volume: {pool[0]:.0f} distinct clients per "
-            f"1,000 downloads on those days against {pool[1]:.0f} usually"
-            + (f" and {pool[2]:.0f} for peers' days of that volume" if pool[2] else "")
-            + ": a small set of clients, rotating or not, repeating installs."
+            f" The client pool is narrow for the volume: on those days it holds "
+            f"{pool[0]:.2f}× the distinct clients per 1,000 downloads of peers' days of the "
+            f"same volume, against {pool[1]:.2f}× on the usual days: a small set of clients, "
+            "rotating or not, repeating installs."
         )
     if why.dependent is not None and like_dependent is not None and like_dependent < 0.3:
         text += (

@@ -380,8 +380,7 @@ class InvestigateApp:
         built = self.build_charts()
         self._stale = set()
         self.charts = {
-            tab: alt.JupyterChart(chart, embed_options=EMBED)
-            for tab, chart in built.items()
+            tab: alt.JupyterChart(chart, embed_options=EMBED) for tab, chart in built.items()
         }
         self.tabs.children = [w.Box([chart]) for chart in self.charts.values()]
         for i, tab in enumerate(self.charts):
