@@ -622,12 +622,11 @@ def serve(
         if token:
             os.environ[access.TOKEN_ENV] = token
         os.environ[access.HOSTS_ENV] = ",".join(names)
-        url = f"http://{_url_host(host)}:{port}/"
-        if generated:
-            url += f"?token={token}"
-        elif token:
-            url += " (open it with ?token=… or log in with the token)"
-        click.echo(f"serving {target.name} on {url} (Ctrl+C to stop)", err=True)
+        url = f"http://{_url_host(host)}:{port}/" + (f"?token={token}" if generated else "")
+        line = f"serving {target.name} on {url} (Ctrl+C to stop)"
+        if token and not generated:
+            line += "; open it with ?token=<the token> or log in with the token"
+        click.echo(line, err=True)
         sys.stderr.flush()
         sys.stdout.flush()
         os.execv(sys.executable, args)  # Voilà replaces this process: stopping it stops Voilà
