@@ -7,11 +7,13 @@ configuration users get (strip_sources, loopback only, Host check, no outside co
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,13 +66,20 @@ class Server:
     port: int
     log: Path
     proc: subprocess.Popen[bytes]
+    host: str = "127.0.0.1"
 
 
 @contextmanager
 def serve(
-    small_demo_dir: Path, workdir: Path, extra_env: Mapping[str, str] | None = None
+    small_demo_dir: Path,
+    workdir: Path,
+    extra_env: Mapping[str, str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    args: Sequence[str] = (),
 ) -> Iterator[Server]:
-    """``workbench serve`` on a free port over the small demo (cache and log in ``workdir``)."""
+    """``workbench serve`` on a free port over the small demo (cache and log in ``workdir``);
+    ``host`` and ``args`` are passed on (``--host``, ``--token`` …)."""
     need_browser()
     port = _free_port()
     env = {
@@ -85,17 +94,36 @@ def serve(
     log = workdir / "voila.log"
     with log.open("w") as handle:
         proc = subprocess.Popen(
-            [*WORKBENCH, "serve", "--no-browser", f"--port={port}"],
+            [*WORKBENCH, "serve", "--no-browser", f"--port={port}", f"--host={host}", *args],
             env=env,
             cwd=workdir,
             stdout=handle,
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for_port(port, proc, log, "workbench serve")
-        yield Server(f"http://127.0.0.1:{port}", port, log, proc)
+        wait_for_port(port, proc, log, "workbench serve", host)
+        url_host = f"[{host}]" if ":" in host else host
+        yield Server(f"http://{url_host}:{port}", port, log, proc, host)
     finally:
         stop(proc)
+
+
+def non_loopback_addresses() -> list[str]:
+    """This machine's non-loopback IPv4/IPv6 addresses."""
+    found = set()
+    for family, target in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.connect((target, 9))  # no packet is sent: this only picks the route
+                found.add(s.getsockname()[0])
+        except OSError:
+            pass
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None):
+            found.add(str(info[4][0]))
+    except OSError:
+        pass
+    return sorted(a for a in found if not ipaddress.ip_address(a.split("%")[0]).is_loopback)
 
 
 @contextmanager
@@ -111,14 +139,15 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def new_page(browser: Any, blocked: list[str]) -> Any:
-    """A page that may load only from the local server (other requests are recorded in
-    ``blocked`` and aborted)."""
+def new_page(browser: Any, blocked: list[str], allowed: Sequence[str] = ()) -> Any:
+    """A page that may load only from the local server, or the origins in ``allowed``
+    (other requests are recorded in ``blocked`` and aborted). Each page has its own
+    browser context: no cookie is shared between pages."""
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
 
     def route(r: Any) -> None:
         url = r.request.url
-        if url.startswith(("http://127.0.0.1", "file://", "data:", "blob:")):
+        if url.startswith(("http://127.0.0.1", "file://", "data:", "blob:", *allowed)):
             r.continue_()
         else:
             blocked.append(url)

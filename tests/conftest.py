@@ -77,15 +77,20 @@ def _free_port() -> int:
 
 
 def wait_for_port(
-    port: int, proc: subprocess.Popen[bytes], log: Path, what: str, timeout: float = 60
+    port: int,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    what: str,
+    timeout: float = 60,
+    host: str = "127.0.0.1",
 ) -> None:
-    """Wait until a service we started listens on ``port`` (fail with its log otherwise)."""
+    """Wait until a service we started listens on ``host:port`` (fail with its log otherwise)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"{what} exited: {log.read_text()[-2000:]}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.2)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
-import ipaddress
 import json
 import re
 import socket
@@ -38,7 +37,15 @@ import pytest
 
 from tests import tally
 
-from .browser_support import Server, chromium, new_page, serve, shot, wait_for_app
+from .browser_support import (
+    Server,
+    chromium,
+    new_page,
+    non_loopback_addresses,
+    serve,
+    shot,
+    wait_for_app,
+)
 from .conftest import ROOT, SMALL
 from .test_secrets import Planted, plant, scan_stream
 
@@ -181,29 +188,11 @@ def test_nothing_but_the_apps_is_served(served: Served) -> None:
     assert status == 200 and all(p.name.encode() in listing for p in NOTEBOOKS)
 
 
-def _addresses() -> list[str]:
-    """This machine's non-loopback IPv4/IPv6 addresses."""
-    found = set()
-    for family, target in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
-        try:
-            with socket.socket(family, socket.SOCK_DGRAM) as s:
-                s.connect((target, 9))  # no packet is sent: this only picks the route
-                found.add(s.getsockname()[0])
-        except OSError:
-            pass
-    try:
-        for info in socket.getaddrinfo(socket.gethostname(), None):
-            found.add(str(info[4][0]))
-    except OSError:
-        pass
-    return sorted(a for a in found if not ipaddress.ip_address(a.split("%")[0]).is_loopback)
-
-
 def test_listens_on_loopback_only_and_checks_the_host(served: Served) -> None:
     port = served.server.port
     with socket.create_connection(("127.0.0.1", port), timeout=5):
         pass  # the control: the server is up
-    addresses = _addresses()
+    addresses = non_loopback_addresses()
     accepted = []
     for address in addresses:
         try:
@@ -214,9 +203,19 @@ def test_listens_on_loopback_only_and_checks_the_host(served: Served) -> None:
         tally.count("served apps: blocked endpoints")
     assert accepted == [], f"workbench serve accepts connections on {accepted}"
     # a page on another site whose name resolves to 127.0.0.1 (DNS rebinding) gets nothing
-    for path in ("/", "/voila/render/02_research.ipynb", "/voila/tree", "/voila/api/contents"):
+    for path in (
+        "/",
+        "/voila/render/02_research.ipynb",
+        "/voila/tree",
+        "/voila/api/contents",
+        "/voila/static/voila.js",  # Voilà's static handlers check no Host: ours do
+        "/voila/templates/lab/static/voila.js",
+        "/voila/labextensions/@jupyter-widgets/jupyterlab-manager/package.json",
+        "/voila/api/themes/@jupyterlab/theme-light-extension/index.css",
+    ):
         status, _h, _b = _request(port, "GET", path, host=f"attacker.example:{port}")
         assert status == 403, (path, status)
+        assert _request(port, "GET", path)[0] == 200, path  # the control
         tally.count("served apps: blocked endpoints")
     for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
         assert _request(port, "GET", "/", host=host)[0] == 200

@@ -18,7 +18,7 @@ import click
 import polars as pl
 from tqdm import tqdm
 
-from workbench import data
+from workbench import access, data
 from workbench.cache import Cache
 from workbench.demo import DemoConfig, generate
 from workbench.errors import (
@@ -627,6 +627,29 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 @main.command()
 @click.argument("notebook", required=False)
 @click.option("--port", type=click.IntRange(1024, 65535), default=8866, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on. Beyond loopback (0.0.0.0 for every interface, or a LAN "
+    "address) every request needs the token.",
+)
+@click.option(
+    "--token",
+    envvar=access.TOKEN_ENV,
+    show_envvar=True,
+    help="The token every request must carry (at least 16 characters). Generated and printed "
+    "when serving beyond loopback without one; on loopback, required only if given. Prefer "
+    "the environment variable: a command line is visible to every user of the machine.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Another name the browser may reach the server by (its DNS name, a reverse proxy's "
+    "name); needs a token. Repeatable.",
+)
 @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
 @click.option(
     "--preheat/--no-preheat",
@@ -635,16 +658,36 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
     help="Keep a kernel per app started with its notebook run (the page draws at once; "
     "costs one idle kernel per app).",
 )
-def serve(notebook: str | None, port: int, no_browser: bool, preheat: bool) -> None:
-    """Serve the apps with Voilà on 127.0.0.1 (all of them, or NOTEBOOK); the demo data is
-    generated first if needed. The page can drive the widgets, never run code (see
-    ``workbench/serve.py``)."""
+def serve(
+    notebook: str | None,
+    port: int,
+    host: str,
+    token: str | None,
+    allow_hosts: tuple[str, ...],
+    no_browser: bool,
+    preheat: bool,
+) -> None:
+    """Serve the apps with Voilà (all of them, or NOTEBOOK) on 127.0.0.1, or to a team with
+    --host and a token; the demo data is generated first if needed. The page can drive the
+    widgets, never run code (see ``workbench/serve.py`` and SECURITY.md)."""
     import os
 
     with _errors():
         available = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
         if notebook is not None and notebook not in available:
             raise InvalidInputError(f"no app {notebook!r}; available: {', '.join(available)}")
+        loopback = access.is_loopback(host)
+        generated = False
+        if token:
+            access.check_token(token)
+        elif not loopback:
+            token, generated = access.new_token(), True
+        if allow_hosts and not token:
+            raise InvalidInputError(
+                "--allow-host needs a token: without one, the Host check is what keeps other "
+                "web sites out (DNS rebinding)"
+            )
+        names = [access.check_host_name(name) for name in allow_hosts]
         target = NOTEBOOKS if notebook is None else NOTEBOOKS / notebook
         bar = Spinner(True, "preparing the demo data")
         DemoSource().prepare(bar)
@@ -657,7 +700,7 @@ def serve(notebook: str | None, port: int, no_browser: bool, preheat: bool) -> N
             str(target),
             f"--port={port}",
             "--Voila.port_retries=0",  # the URL printed below is the one served, or an error
-            "--Voila.ip=127.0.0.1",
+            f"--Voila.ip={host}",
             "--strip_sources=True",
             "--show_tracebacks=False",
         ]
@@ -667,10 +710,28 @@ def serve(notebook: str | None, port: int, no_browser: bool, preheat: bool) -> N
             args += ["--preheat_kernel=True", "--pool_size=1"]
         if no_browser:
             args.append("--no-browser")
-        click.echo(f"serving {target.name} on http://127.0.0.1:{port}/ (Ctrl+C to stop)", err=True)
+        # Voilà reads both from the environment and removes them before a kernel starts.
+        os.environ.pop(access.TOKEN_ENV, None)
+        if token:
+            os.environ[access.TOKEN_ENV] = token
+        os.environ[access.HOSTS_ENV] = ",".join(names)
+        url = f"http://{_url_host(host)}:{port}/" + (f"?token={token}" if generated else "")
+        line = f"serving {target.name} on {url} (Ctrl+C to stop)"
+        if token and not generated:
+            line += "; open it with ?token=<the token> or log in with the token"
+        click.echo(line, err=True)
         sys.stderr.flush()
         sys.stdout.flush()
         os.execv(sys.executable, args)  # Voilà replaces this process: stopping it stops Voilà
+
+
+def _url_host(host: str) -> str:
+    """How a browser writes ``host`` in a URL (``0.0.0.0`` / ``::``: this machine's name)."""
+    import socket
+
+    if access.is_wildcard(host):
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host
 
 
 if __name__ == "__main__":
