@@ -101,7 +101,7 @@ def serve(
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for_port(port, proc, log, "workbench serve", host)
+        wait_for_port(port, proc, log, "workbench serve", host=host)
         url_host = f"[{host}]" if ":" in host else host
         yield Server(f"http://{url_host}:{port}", port, log, proc, host)
     finally:
