@@ -15,6 +15,13 @@ each day, column by column. The model here:
   calibrated on real exports), so **bytes per day-partition per column = bytes per row ×
   the package's rows that day**.
 
+**The population** (every package per day, ``workbench/population/features.py``): one query
+per span of missing days with no project filter, so it is billed for whole day-partitions:
+bytes per row of its columns × the day's rows (~1.4 B on real PyPI). Printed for both tiers
+(without and with the client-detail columns): bytes per row, the price of one real day and
+of 30 days. The ``project`` column is priced at its real size (13 TB over ~700 B rows in
+FINDINGS.md) rather than the demo's shorter names.
+
 Printed: per query its columns and bytes per row, the totals and the ratio. Release
 metadata and dependents (``distribution_metadata``, two more queries) are the same in both
 ways and left out. Confirm on the real table with a dry run, which prices exactly these
@@ -34,12 +41,18 @@ import re
 
 import polars as pl
 
+from workbench import config
+from workbench.population import features
 from workbench.query import RollupQuery
 from workbench.schema import FILE_DOWNLOADS, leaf_paths
-from workbench.sources.bigquery.sql import downloads_sql, fingerprints_sql
+from workbench.sources.bigquery.sql import downloads_sql, fingerprints_sql, population_sql
 from workbench.sources.demo import DemoSource
 
 LEAVES = [".".join(p) for p in leaf_paths(FILE_DOWNLOADS)]
+#: Real PyPI: rows a day, and the ``project`` column's logical bytes per row (13 TB over
+#: ~700 B rows, FINDINGS.md).
+REAL_ROWS_PER_DAY = 1.4e9
+REAL_PROJECT_BYTES = 13e12 / 700e9
 
 #: pypinfo's breakdowns the Investigate app shows (``pypinfo PKG FIELD [FIELD]``).
 PYPINFO: dict[str, tuple[str, ...]] = {
@@ -91,9 +104,8 @@ def main() -> None:
     parser.add_argument("--package", default="nimbus")
     args = parser.parse_args()
     source = DemoSource()
-    rows = pl.read_parquet(source.ensure() / "file_downloads").filter(
-        pl.col("project") == args.package
-    )
+    every = pl.read_parquet(source.ensure() / "file_downloads")
+    rows = every.filter(pl.col("project") == args.package)
     size = bytes_per_row(rows)
     end = source.config.end
     query = RollupQuery.of(args.package, end.replace(day=1), end)
@@ -127,6 +139,25 @@ def main() -> None:
         f" MiB per day-partition for the workbench, "
         f"{totals['pypinfo way'] * daily / 2**20:.1f} MiB the pypinfo way; x30 for 30 days"
     )
+    population(bytes_per_row(every))
+
+
+def population(size: dict[str, float]) -> None:
+    """Bytes per row and price of the population query, per tier."""
+    print("\npopulation (every package, no project filter: whole day-partitions are billed)")
+    real = dict(size, project=REAL_PROJECT_BYTES)
+    for tier in features.TIERS:
+        cols = columns_of(population_sql("p.d.t", tier))
+        per_row = sum(real[c] for c in cols)
+        day = per_row * REAL_ROWS_PER_DAY
+        usd = day / 2**40 * config.PRICE_PER_TIB
+        print(
+            f"  {tier:<8} tier: {len(cols):2} columns, {per_row:6.1f} B/row "
+            f"(demo-measured {sum(size[c] for c in cols):.1f}); one real day "
+            f"{day / 2**30:,.0f} GiB ≈ ${usd:.2f}; 30 days {30 * day / 2**40:.2f} TiB ≈ "
+            f"${30 * usd:.2f} (the first TiB of each month is free)"
+        )
+        print(f"           columns: {', '.join(cols)}")
 
 
 if __name__ == "__main__":

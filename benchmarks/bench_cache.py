@@ -3,9 +3,10 @@
 Run: ``.venv/bin/python benchmarks/bench_cache.py [--dataset demo|1M|10M|100M]
 [--package NAME] [--repeat N]``.
 
-A first process fills a fresh cache (the package, its peers, releases, dependents). Then N
-fresh processes each reopen the same investigation: the Investigate app's object is built
-(rollups, peer baselines, signals, every tab's breakdowns and charts). Printed per reopen:
+A first process fills a fresh cache (the package, its population and peer baselines,
+releases, dependents). Then N fresh processes each reopen the same investigation through
+the public API: ``wb.investigate`` (rollups, peer baselines, signals), then every tab's
+breakdowns and charts. Printed per reopen:
 the whole process (interpreter start and imports included), the part after imports, the
 cache parts used and what was read from the source: raw rows scanned (every Parquet source
 read is counted) and BigQuery bytes (from the provenance). Nothing is asserted.
@@ -28,38 +29,42 @@ import datasets
 def _worker(spec: str, package: str | None, cache_dir: str) -> None:
     began = time.perf_counter()
     from workbench.cache import Cache
+    from workbench.investigation import CHARTS, investigate
     from workbench.sources import open_source
     from workbench.sources.local import ParquetSource
-    from workbench.views.investigate import InvestigateApp
 
-    reads = {"chunks": 0, "scans": 0}
-    compute, rollup = ParquetSource.compute, ParquetSource.rollup
+    reads = {"fetches": 0, "populations": 0}
+    fetch, population = ParquetSource.fetch, ParquetSource.population
 
-    def counted_compute(self: ParquetSource, *args: object, **kw: object) -> object:
-        reads["chunks"] += 1
-        return compute(self, *args, **kw)  # type: ignore[arg-type]
+    def counted_fetch(self: ParquetSource, *args: object, **kw: object) -> object:
+        reads["fetches"] += 1
+        return fetch(self, *args, **kw)  # type: ignore[arg-type]
 
-    def counted_rollup(self: ParquetSource, *args: object, **kw: object) -> object:
-        reads["scans"] += 1
-        return rollup(self, *args, **kw)  # type: ignore[arg-type]
+    def counted_population(self: ParquetSource, *args: object, **kw: object) -> object:
+        reads["populations"] += 1
+        return population(self, *args, **kw)  # type: ignore[arg-type]
 
-    ParquetSource.compute = counted_compute  # type: ignore[assignment,method-assign]
-    ParquetSource.rollup = counted_rollup  # type: ignore[assignment,method-assign]
+    ParquetSource.fetch = counted_fetch  # type: ignore[assignment,method-assign]
+    ParquetSource.population = counted_population  # type: ignore[assignment,method-assign]
     imported = time.perf_counter()
-    app = InvestigateApp(open_source(spec), package=package, cache=Cache(Path(cache_dir)))
+    source = open_source(spec)
+    name = package or source.project_names()[0]
+    inv = investigate(name, source=source, cache=Cache(Path(cache_dir)))
+    inv.frames()
+    for chart in CHARTS:
+        inv.chart(chart)
     ready = time.perf_counter()
-    assert app.analysis is not None, app.status.value
-    provenance = app.analysis.provenance
+    provenance = inv.provenance
     print(
         json.dumps(
             {
-                "package": app.project,
+                "package": inv.package,
                 "imports": imported - began,
                 "ready": ready - imported,
                 "cached_parts": sum(p.from_cache for p in provenance.parts),
                 "parts": len(provenance.parts),
                 "bytes_queried": provenance.bytes_processed,
-                "source_reads": reads["chunks"] + reads["scans"],
+                "source_reads": reads["fetches"] + reads["populations"],
             }
         )
     )

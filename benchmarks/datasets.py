@@ -1,4 +1,4 @@
-"""Benchmark datasets of 1 M, 10 M and 100 M raw rows in the BigQuery layout.
+"""Benchmark datasets of 1 M, 10 M, 100 M and 1 B raw rows in the BigQuery layout.
 
 Built once into ``--data-dir`` (default ``$WORKBENCH_BENCH_DIR`` or
 ``~/.cache/pypi-workbench-bench``) and reused by every benchmark:
@@ -6,8 +6,15 @@ Built once into ``--data-dir`` (default ``$WORKBENCH_BENCH_DIR`` or
 * ``1M`` and ``10M`` are demo datasets generated with 40 and 500 packages;
 * ``100M`` is the ``10M`` dataset ten times over: copy *k* renames every project to
   ``NAME-mK`` (rows, releases and ``requires_dist`` alike), so it holds ~5,000 packages with
-  the demo's realistic mix and each copy is sorted by project as BigQuery clusters it. The
-  demo generator holds all rows in memory (2 GB at 10 M rows), hence the copies.
+  the demo's realistic mix. The demo generator holds all rows in memory (2 GB at 10 M rows),
+  hence the copies;
+* ``1B`` is the ``100M`` dataset ten times over again (``NAME-bK``), ~50,000 packages,
+  written by DuckDB in bounded memory (about 5 GB of disk).
+
+Each comes in two layouts: ``SIZE`` (clustered: sorted by project, as BigQuery clusters its
+table and its exports keep it; for 100M and 1B the copies are each clustered) and
+``SIZE-unclustered`` (the same rows in timestamp order, as one export per day would hold
+them: every file spans every project), written by DuckDB from the clustered one.
 """
 
 from __future__ import annotations
@@ -89,13 +96,51 @@ def _copies(base: Path, out: Path) -> None:
     os.replace(work, out)
 
 
+def _duckdb_copy(base: Path, out: Path, select: str, order: str, copies: int = 1) -> None:
+    """Write ``select`` over ``base``'s rows to ``out`` in ``order``, through DuckDB (bounded
+    memory), as files of about a million rows each, in the BigQuery layout."""
+    import duckdb
+
+    work = out.with_name(out.name + ".partial")
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "file_downloads").mkdir(parents=True)
+    files = [str(p) for p in sorted((base / "file_downloads").glob("*.parquet"))]
+    con = duckdb.connect(config={"preserve_insertion_order": True, "memory_limit": "6GB"})
+    con.execute("SET TimeZone = 'UTC'")
+    for k in range(copies):
+        target = work / "file_downloads" / f"copy{k:02d}"
+        query = select.format(k=k)
+        ordered = f" ORDER BY {order}" if order else ""
+        con.execute(
+            f"COPY (SELECT * REPLACE ({query}) FROM read_parquet($files){ordered}) "
+            f"TO '{target}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000, "
+            "FILE_SIZE_BYTES '64MB')",
+            {"files": files},
+        )
+    shutil.copyfile(base / "distribution_metadata.parquet", work / "distribution_metadata.parquet")
+    manifest = json.loads((base / "manifest.json").read_text())
+    manifest.update(rows=manifest["rows"] * copies, copies=copies * manifest.get("copies", 1))
+    (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    os.replace(work, out)
+
+
 def dataset(size: str, root: Path) -> Path:
-    """The dataset directory for ``size`` (``1M``, ``10M`` or ``100M``), built if missing."""
+    """The dataset directory for ``size`` (``1M``, ``10M``, ``100M`` or ``1B``, each also as
+    ``SIZE-unclustered``), built if missing."""
     out = root / size
     if (out / "manifest.json").exists():
         return out
     root.mkdir(parents=True, exist_ok=True)
-    if size in SIZES:
+    if size.endswith("-unclustered"):
+        base = dataset(size.removesuffix("-unclustered"), root)
+        print(f"building the {size} dataset in {out}: rows in timestamp order (once)", flush=True)
+        _duckdb_copy(base, out, "project AS project", "timestamp")
+    elif size == "1B":
+        base = dataset("100M", root)
+        print(f"building the 1B dataset in {out}: 10 renamed copies of 100M (once)", flush=True)
+        # each 100M copy is already clustered: renaming keeps its order
+        _duckdb_copy(base, out, "project || '-b{k}' AS project", "", copies=10)
+    elif size in SIZES:
         print(f"building the {size} dataset in {out} (once)", flush=True)
         generate(out, DemoConfig(packages=SIZES[size]))
     elif size == "100M":
@@ -103,13 +148,12 @@ def dataset(size: str, root: Path) -> Path:
         print(f"building the 100M dataset in {out}: 10 renamed copies of 10M (once)", flush=True)
         _copies(base, out)
     else:
-        raise SystemExit(f"unknown size {size!r}: choose 1M, 10M or 100M")
+        raise SystemExit(f"unknown size {size!r}: choose 1M, 10M, 100M or 1B")
     return out
 
 
 def peak_mib() -> float:
-    """Peak resident memory of this process or the largest child it waited for (a large
-    local rollup runs in a child process), in MiB."""
+    """Peak resident memory of this process or the largest child it waited for, in MiB."""
     who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
     return max(resource.getrusage(w).ru_maxrss for w in who) / 1024
 

@@ -151,7 +151,8 @@ class Cache:
     ) -> Entry:
         """Store ``frame`` atomically under ``key``; returns the new entry."""
         conformed = conform(frame, kind)
-        if span is not None and "project" in conformed.columns:
+        if span is not None and "project" in conformed.columns and conformed.height > _ROW_GROUP:
+            # several row groups: sorted by project, one package is read by its groups only
             conformed = conformed.sort("project", "date")
         table = conformed.to_arrow()
         meta: dict[str, Any] = {

@@ -439,6 +439,12 @@ def package_options(command: F) -> F:
 @click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
 @click.option("--days", type=click.IntRange(1, 1098), default=28, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Show what the missing days cost and stop.")
+@click.option(
+    "--tier",
+    type=click.Choice(["basic", "clients"]),
+    help="basic: no client detail (half the bytes on BigQuery); clients: with it. "
+    "Default: basic on BigQuery, clients where it is free.",
+)
 @click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
 @click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
 @click.option("--quiet", is_flag=True)
@@ -448,6 +454,7 @@ def population(
     end: str | None,
     days: int,
     dry_run: bool,
+    tier: str | None,
     yes: bool,
     max_bytes: int | None,
     quiet: bool,
@@ -460,11 +467,16 @@ def population(
     with _errors(progress):
         source = _source(spec, max_bytes=max_bytes, yes=yes, progress=progress)
         span = _days(source, start, end, days)
+        chosen = tier or source.default_tier()
+        if chosen not in source.population_tiers():
+            raise InvalidInputError(
+                f"{source.describe()} offers the {', '.join(source.population_tiers())} tier(s)"
+            )
         if dry_run:
-            cost = price(source, span, Cache())
+            cost = price(source, span, Cache(), tier=chosen)
             click.echo(f"{source.describe()}: {cost}" if cost else f"{source.describe()}: free")
             return
-        held = data.population(source, span, cache=Cache(), progress=progress)
+        held = data.population(source, span, tier=chosen, cache=Cache(), progress=progress)
         progress.close()
         click.echo(
             f"{held.packages:,} packages × {span.days} days ({held.frame.height:,} rows, "

@@ -271,13 +271,23 @@ def _gather(
                         "(below 1 or above 2^53); nothing was cached"
                     )
             for kind, frame in got.items():
+                per = _per_scope(frame, scopes)
                 for scope in scopes:
-                    ask = by_scope[(kind, scope)]
-                    mine = frame if scope == ALL else frame.filter(pl.col("project") == scope)
-                    _store(source, cache, ask, mine, span, complete_before)
+                    _store(
+                        source, cache, by_scope[(kind, scope)], per[scope], span, complete_before
+                    )
+                del per
     for ask in asks:
         _cover(ask, days)
     return estimate
+
+
+def _per_scope(frame: pl.DataFrame, scopes: tuple[str, ...]) -> dict[str, pl.DataFrame]:
+    """A fetched frame cut per scope in one pass (every scope present, empty when quiet)."""
+    if scopes == (ALL,):
+        return {ALL: frame}
+    parts = {str(k[0]): v for k, v in frame.partition_by("project", as_dict=True).items()}
+    return {scope: parts.get(scope, frame.clear()) for scope in scopes}
 
 
 def _lock_key(asks: list[_Ask], scope: str) -> str:
@@ -307,7 +317,10 @@ def _store(
     for days, complete in parts:
         if days.start > days.end:
             continue
-        piece_frame = frame.filter(pl.col("date").is_between(days.start, days.end))
+        whole = days == span  # most fetches: no copy of a large answer
+        piece_frame = (
+            frame if whole else frame.filter(pl.col("date").is_between(days.start, days.end))
+        )
         description = {
             "source": source.describe(),
             "kind": ask.kind,
@@ -339,7 +352,12 @@ def _assemble(ask: _Ask, days: DayRange, schema: Any) -> tuple[pl.DataFrame, lis
         piece = pieces[key]
         assert piece.frame is not None
         for span in runs(served):
-            chunk = piece.frame.filter(pl.col("date").is_between(span.start, span.end))
+            whole = (span.start, span.end) == piece.days
+            chunk = (
+                piece.frame
+                if whole
+                else piece.frame.filter(pl.col("date").is_between(span.start, span.end))
+            )
             frames.append(chunk)
             parts.append(
                 Part(
@@ -488,7 +506,7 @@ def population(
     tiers = source.population_tiers()
     if not tiers:
         raise SourceError(f"{source.describe()} has no population of every package")
-    tier = tier or tiers[-1]
+    tier = tier or source.default_tier()
     if tier not in tiers:
         raise DataSchemaError(f"{source.describe()} offers the {', '.join(tiers)} tier(s)")
     spaces = population_spaces(source, tier)

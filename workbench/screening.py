@@ -39,14 +39,16 @@ class Screening:
         return int(self.table.filter(pl.col("score") >= 0.4).height)
 
 
-def price(source: Source, days: DayRange, cache: Cache) -> CostEstimate | None:
+def price(
+    source: Source, days: DayRange, cache: Cache, *, tier: str | None = None
+) -> CostEstimate | None:
     """What buying the missing days of the population would cost (nothing is run)."""
-    tiers = source.population_tiers()
-    if not tiers or not source.paid:
+    if not source.population_tiers() or not source.paid:
         return None
-    held = set(data.population_held(source, days, tiers[-1], cache))
+    tier = tier or source.default_tier()
+    held = set(data.population_held(source, days, tier, cache))
     missing = data.runs([day for day in days.each() if day not in held])
-    return total([source.estimate_population(span, tiers[-1]) for span in missing])
+    return total([source.estimate_population(span, tier) for span in missing])
 
 
 def run(
@@ -54,6 +56,7 @@ def run(
     days: DayRange,
     *,
     top: int = 20,
+    tier: str | None = None,
     cache: Cache | None = None,
     progress: Progress | None = None,
 ) -> Screening:
@@ -63,7 +66,9 @@ def run(
     say = progress or (lambda _msg: None)
     if not source.population_tiers():
         raise InvalidInputError(f"{source.describe()} has no population to screen")
-    population = data.population(source, days, cache=cache, progress=say)
+    population = data.population(
+        source, days, tier=tier or source.default_tier(), cache=cache, progress=say
+    )
     if population.frame.is_empty():
         raise InvalidInputError(f"no downloads at all in {days} on {source.describe()}")
     say(f"ranking {population.packages:,} packages")

@@ -46,23 +46,27 @@ def load(
     *,
     cache: Cache | None = None,
     buy: bool = False,
+    tier: str | None = None,
     progress: Progress | None = None,
 ) -> Baseline:
-    """The peers for ``days`` (its last :data:`WINDOW` days of population)."""
+    """The peers for ``days`` (its last :data:`WINDOW` days of population): of ``tier``, or
+    of the richest tier whose days are all held, or of the source's default tier."""
     cache = cache or Cache()
     tiers = source.population_tiers()
     if not tiers:
         return Baseline(None, f"{source.describe()} has no population of every package")
-    tier = tiers[-1]
     span = window(days)
+    if tier is None:
+        whole = [t for t in tiers if len(data.population_held(source, span, t, cache)) == span.days]
+        tier = whole[-1] if whole else source.default_tier()
     held = data.population_held(source, span, tier, cache)
     if len(held) < span.days and source.paid and not buy:
         return Baseline(
             None,
             f"no population of {source.describe()} is held for {span} ({len(held)} of "
             f"{span.days} days): fixed limits apply. 'workbench population --start "
-            f"{span.start} --end {span.end} --source {source.kind}' buys it after showing "
-            "the price",
+            f"{span.start} --end {span.end} --source {source.kind} --tier {tier}' buys it "
+            "after showing the price",
         )
     key = make_key(
         {

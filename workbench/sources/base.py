@@ -166,6 +166,15 @@ class Source(abc.ABC):
         """The population tiers this source offers, cheapest first."""
         return ()
 
+    def default_tier(self) -> str:
+        """The population tier bought or computed when none is asked for or held: the
+        cheapest on a paying source (client detail costs about twice the bytes on
+        BigQuery), the richest where it is free."""
+        tiers = self.population_tiers()
+        if not tiers:
+            raise SourceError(f"{self.describe()} has no population of every package")
+        return tiers[0] if self.paid else tiers[-1]
+
     def releases(self, projects: tuple[str, ...]) -> pl.DataFrame:
         """One row per release of ``projects`` (see :data:`workbench.schema.RELEASES`)."""
         return pl.DataFrame(schema=RELEASES)

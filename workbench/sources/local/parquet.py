@@ -108,10 +108,13 @@ class ParquetSource(Source):
         builders = {"downloads": local_sql.downloads, "fingerprints": local_sql.fingerprints}
         if progress:
             progress(f"aggregating {' and '.join(kinds)} for {query.describe()} (DuckDB)")
+        # The heaviest aggregation first, while nothing else is held (a lower peak).
+        order = sorted(kinds, key=lambda k: k != "fingerprints")
         got = self._run(
-            [(builders[k](projects=projects), f"the {k} rollup", params) for k in kinds]
+            [(builders[k](projects=projects), f"the {k} rollup", params) for k in order]
         )
-        return {k: conform(frame, k) for k, frame in zip(kinds, got, strict=True)}
+        found = {k: conform(frame, k) for k, frame in zip(order, got, strict=True)}
+        return {k: found[k] for k in kinds}
 
     def population_tiers(self) -> tuple[str, ...]:
         return ("clients",)  # local rows carry every client field at no cost
