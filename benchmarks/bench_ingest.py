@@ -98,7 +98,7 @@ def _duckdb(path: Path) -> dict[str, float]:
     import pyarrow.compute as pc
 
     start, end = _window(path)
-    files = [str(p) for p in sorted((path / "file_downloads").glob("*.parquet"))]
+    files = [str(p) for p in sorted((path / "file_downloads").rglob("*.parquet"))]
     params = {
         "files": files,
         "start": dt.datetime.fromisoformat(start).replace(tzinfo=dt.UTC),
