@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from workbench.analysis import Analysis
     from workbench.signals.summary import Summary
 
-SOURCE_HELP = "demo (default), demo:SEED, bigquery[:BILLING_PROJECT], or a Parquet path/glob"
+SOURCE_HELP = (
+    "demo (default), demo:SEED, bigquery[:BILLING_PROJECT], clickpy, or a Parquet path/glob"
+)
 
 
 class Spinner:
