@@ -80,8 +80,8 @@ def analyze(
     say = progress or (lambda _msg: None)
     if query.projects is None and source.live:
         raise InvalidInputError(
-            "scanning every package on BigQuery reads the whole project column (~1 TiB for 30 "
-            "days); give a list of packages"
+            f"scanning every package of {source.describe()} reads every download of the range "
+            "(on BigQuery, the whole project column: ~1 TiB for 30 days); give a list of packages"
         )
     rollup = data.load(source, query, cache=cache, progress=progress)
     say("fetching release metadata and dependents")
