@@ -19,7 +19,7 @@ import re
 import socket
 
 import pyarrow as pa
-import urllib3.exceptions
+import urllib3.exceptions as u3
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from workbench import config
@@ -49,7 +49,10 @@ def failure(exc: BaseException, what: str, timeout: float) -> SourceError:
                 f"ClickPy kept answering HTTP {status.group(1)} to {what}; try again later"
             )
         return _foreign(what, f"it answered HTTP {status.group(1)} without a ClickHouse error")
-    return SourceError(f"ClickPy is unreachable for {what} ({_transport(exc, timeout)})")
+    words = _transport(exc, timeout)
+    if words is None:  # no connection failed: the client could not make sense of an answer
+        return _foreign(what, "the client could not read it")
+    return SourceError(f"ClickPy is unreachable for {what} ({words})")
 
 
 def _foreign(what: str, why: str) -> SourceError:
@@ -70,22 +73,30 @@ def _reason(exc: DatabaseError) -> str:
     return f" ({reason[:_REASON_CHARS]}{'…' if len(reason) > _REASON_CHARS else ''})"
 
 
-def _transport(exc: BaseException, timeout: float) -> str:
-    """A few words on a connection that failed; never a URL or an answer."""
+def _transport(exc: BaseException, timeout: float) -> str | None:
+    """A few words on a connection that failed (never a URL or an answer); ``None`` when
+    no connection failed."""
     wrapped = chain(exc)
-    if any(isinstance(e, urllib3.exceptions.TimeoutError | socket.timeout) for e in wrapped):
-        return f"no answer within {timeout:g} s, {config.CLICKPY_TIMEOUT_ENV}"
-    if any(isinstance(e, ConnectionRefusedError) for e in wrapped):
+
+    def found(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(e, kinds) for e in wrapped)
+
+    if found(ConnectionRefusedError):
         return "connection refused"
-    if any(isinstance(e, ConnectionResetError) for e in wrapped):
-        return "the connection was reset"
-    if any(isinstance(e, urllib3.exceptions.NameResolutionError) for e in wrapped):
+    if found(u3.NameResolutionError):
         return "its host name does not resolve"
-    if any(isinstance(e, urllib3.exceptions.SSLError) for e in wrapped):
+    if found(u3.SSLError):
         return "the TLS handshake failed"
-    if any(
-        isinstance(e, urllib3.exceptions.ProtocolError | urllib3.exceptions.IncompleteRead)
-        for e in wrapped
-    ):
-        return "the connection dropped mid-answer"
-    return type(exc).__name__
+    broken = [e for e in wrapped if isinstance(e, u3.ProtocolError)]
+    if found(u3.IncompleteRead) or any("Connection broken" in str(e) for e in broken):
+        return "the connection dropped mid-answer"  # urllib3's words once the answer began
+    if found(ConnectionResetError):
+        return "the connection was reset"
+    if found(u3.NewConnectionError):  # a subclass of ConnectTimeoutError, for history
+        return "cannot connect"
+    if found(u3.TimeoutError, socket.timeout):
+        return f"no answer within {timeout:g} s, {config.CLICKPY_TIMEOUT_ENV}"
+    if broken:
+        return "the connection was closed before an answer"
+    transport = [type(e).__name__ for e in wrapped if isinstance(e, u3.HTTPError | OSError)]
+    return transport[-1] if transport else None
