@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 # of the application's, Python's last-resort handler would print it under our one line.
 logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
 
-#: ClickPy copies BigQuery's table in batches after BigQuery's own day of lag: its last days
-#: may still be filling, so only days older than this are cached for good.
+#: ClickPy copies BigQuery's table, which itself lags a day, and the copy can lag more: its
+#: last days may still be filling, so only days older than this are cached for good.
 SETTLING = dt.timedelta(days=3)
 
 _FILE_COLUMNS = ("name", "version", "upload_time", "packagetype", "requires_dist")
