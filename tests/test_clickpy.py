@@ -41,6 +41,7 @@ from tests.faultproxy import (
     clickhouse_exception,
     dead_endpoint,
     jsonable,
+    routed,
 )
 from tests.test_faults import snapshot
 from workbench import config, data
@@ -114,10 +115,7 @@ def clickpy(clickpy_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> ClickPySo
 @pytest.fixture
 def via(clickpy_proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyProxy]:
     """ClickPy reached through the faulty proxy."""
-    monkeypatch.setenv(config.CLICKPY_URL_ENV, clickpy_proxy.url)
-    clickpy_proxy.inject(None)
-    yield clickpy_proxy
-    clickpy_proxy.inject(None)
+    yield from routed(clickpy_proxy, monkeypatch, config.CLICKPY_URL_ENV)
 
 
 @pytest.fixture
