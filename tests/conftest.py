@@ -34,6 +34,8 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("WORKBENCH_BIGQUERY_ENDPOINT", raising=False)
+    monkeypatch.delenv("WORKBENCH_CLICKPY_URL", raising=False)
+    monkeypatch.delenv("WORKBENCH_CLICKPY_TIMEOUT", raising=False)
     for name in ("SEED", "PACKAGES", "DAYS"):
         monkeypatch.delenv(f"WORKBENCH_DEMO_{name}", raising=False)
 

@@ -24,7 +24,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import polars as pl
 import pyarrow.parquet as pq
+import pytest
 
 from workbench.schema import DISTRIBUTION_METADATA, FILE_DOWNLOADS, bigquery_schema
 
@@ -312,6 +313,17 @@ class FaultyProxy:
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()
         h.wfile.write(data)
+
+
+def routed(
+    proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> Iterator[FaultyProxy]:
+    """``proxy`` as the endpoint the environment ``variable`` names, with no fault injected
+    before or after (for a fixture: ``yield from routed(…)``)."""
+    monkeypatch.setenv(variable, proxy.url)
+    proxy.inject(None)
+    yield proxy
+    proxy.inject(None)
 
 
 def _reset(h: _Handler) -> None:

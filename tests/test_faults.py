@@ -39,7 +39,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests import tally
-from tests.faultproxy import Fault, FaultyProxy, Loaded, Seen, dead_endpoint
+from tests.faultproxy import Fault, FaultyProxy, Loaded, Seen, dead_endpoint, routed
 from tests.faultproxy import snapshot as _snapshot
 from workbench import config, data
 from workbench.cache import Cache
@@ -134,10 +134,7 @@ def seeded(public: Loaded, proxy: FaultyProxy, tmp_path_factory: pytest.TempPath
 @pytest.fixture
 def via(proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyProxy]:
     """The BigQuery source reaches the emulator through the proxy, with small limits."""
-    monkeypatch.setenv(config.BIGQUERY_ENDPOINT_ENV, proxy.url)
-    proxy.inject(None)
-    yield proxy
-    proxy.inject(None)
+    yield from routed(proxy, monkeypatch, config.BIGQUERY_ENDPOINT_ENV)
 
 
 @pytest.fixture

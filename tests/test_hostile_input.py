@@ -775,6 +775,8 @@ CURATED_SPECS = [
     "bigquery:проект",
     "bigquery:../../x",
     "bigquery:a\nb",
+    "clickpy:https://user:pw@elsewhere.example",
+    "clickpy:'; DROP TABLE pypi.pypi; --",
     "/nonexistent/*.parquet",
     "/nonexistent/file.parquet",
     "x" * 10_000,

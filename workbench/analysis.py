@@ -122,7 +122,8 @@ def analyze(
     say = progress or (lambda _msg: None)
     if query.projects is None and source.paid:
         raise InvalidInputError(
-            "scanning every package on BigQuery reads the whole project column; screen the "
+            f"scanning every package of {source.describe()} reads every download of the range "
+            "(on BigQuery, the whole project column: ~1 TiB for 30 days); screen the "
             "population instead ('workbench screen'), or give a list of packages"
         )
     rollup = data.load(source, query, cache=cache, progress=progress)

@@ -38,7 +38,9 @@ from workbench.sources.demo import DemoSource
 if TYPE_CHECKING:
     from workbench.investigation import Investigation
 
-SOURCE_HELP = "demo (default), demo:SEED, bigquery[:BILLING_PROJECT], or a Parquet path/glob"
+SOURCE_HELP = (
+    "demo (default), demo:SEED, bigquery[:BILLING_PROJECT], clickpy, or a Parquet path/glob"
+)
 
 
 class Spinner:

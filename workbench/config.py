@@ -21,6 +21,8 @@ BIGQUERY_ENDPOINT_ENV = "WORKBENCH_BIGQUERY_ENDPOINT"
 MAX_BYTES_ENV = "WORKBENCH_MAX_BYTES_BILLED"
 BIGQUERY_TIMEOUT_ENV = "WORKBENCH_BIGQUERY_TIMEOUT"
 BIGQUERY_DEADLINE_ENV = "WORKBENCH_BIGQUERY_DEADLINE"
+CLICKPY_URL_ENV = "WORKBENCH_CLICKPY_URL"
+CLICKPY_TIMEOUT_ENV = "WORKBENCH_CLICKPY_TIMEOUT"
 
 #: On-demand price of BigQuery queries, USD per TiB processed.
 PRICE_PER_TIB = 6.25
@@ -31,6 +33,12 @@ DEFAULT_TTL = dt.timedelta(hours=1)
 DEFAULT_BIGQUERY_TIMEOUT = 60.0
 #: Seconds of retrying (transient errors only) per BigQuery call, and of waiting for a job.
 DEFAULT_BIGQUERY_DEADLINE = 600.0
+#: ClickHouse's public, read-only ClickPy database, and its user (no password). A URL in
+#: ``WORKBENCH_CLICKPY_URL`` may name another user as ``http://user:password@host:port``.
+CLICKPY_URL = "https://clickpy-clickhouse.clickhouse.com:443"
+CLICKPY_USER = "play"
+#: Seconds ClickPy may take to accept a connection, and to send the next bytes of an answer.
+DEFAULT_CLICKPY_TIMEOUT = 60.0
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
@@ -79,3 +87,14 @@ def bigquery_deadline() -> float:
     """Seconds of retries per BigQuery call and of waiting per job
     (``WORKBENCH_BIGQUERY_DEADLINE``)."""
     return _seconds(BIGQUERY_DEADLINE_ENV, DEFAULT_BIGQUERY_DEADLINE)
+
+
+def clickpy_url() -> str:
+    """Where ClickPy is (``WORKBENCH_CLICKPY_URL``: a mirror, or a test double)."""
+    return os.environ.get(CLICKPY_URL_ENV, "").strip() or CLICKPY_URL
+
+
+def clickpy_timeout() -> float:
+    """Seconds to connect to ClickPy, and that its answer may stay silent
+    (``WORKBENCH_CLICKPY_TIMEOUT``)."""
+    return _seconds(CLICKPY_TIMEOUT_ENV, DEFAULT_CLICKPY_TIMEOUT)

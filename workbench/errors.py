@@ -40,6 +40,22 @@ def redact(text: str) -> str:
     return text
 
 
+def chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (causes, contexts, urllib3's ``reason``, exception args): a
+    client library's error says *why* a connection failed only somewhere down this chain."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 20:
+        current = todo.pop()
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        wrapped += list(current.args)
+        todo += [w for w in wrapped if isinstance(w, BaseException)]
+    return seen
+
+
 #: Longest message an error carries (a 10 kB hostile input stays a readable line).
 MAX_MESSAGE = 1000
 

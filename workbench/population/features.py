@@ -15,6 +15,7 @@ it cannot know (CI, clients), which are NULL there. Installer families are defin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ from workbench.dimensions import (
     DESKTOP_SYSTEMS,
     DIMENSIONS,
     MIRROR_CLIENTS,
+    Engine,
     column,
     expression,
     quoted_list,
@@ -141,7 +143,7 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# -- SQL over raw rows (BigQuery and DuckDB read the same definition) ---------------------
+# -- SQL (BigQuery and DuckDB from raw rows; ClickHouse from ClickPy's daily count views) --
 RawEngine = Literal["bigquery", "duckdb"]
 _DIMS = {d.name: d for d in DIMENSIONS}
 
@@ -150,11 +152,13 @@ def _when(condition: str) -> str:
     return f"SUM(CASE WHEN {condition} THEN n ELSE 0 END)"
 
 
-def _first_by_count(value: str, engine: RawEngine) -> str:
+def _first_by_count(value: str, engine: Engine) -> str:
     """The value with the most downloads ``n`` (ties: the smallest value; NULL as '')."""
     text = f"IFNULL({value}, '')"
     if engine == "bigquery":
         return f"ARRAY_AGG({text} ORDER BY n DESC, {text} LIMIT 1)[OFFSET(0)]"
+    if engine == "clickhouse":
+        return f"argMin({text}, (-n, {text}))"
     return f"first({text} ORDER BY n DESC, {text})"
 
 
@@ -179,30 +183,17 @@ def sql(engine: RawEngine, source: str, window: str, tier: Tier) -> str:
         f"cells AS{materialized} (\n  SELECT\n    {select},\n    COUNT(*) AS n\n"
         f"  FROM {source}\n  WHERE {window}\n  GROUP BY {', '.join(keys)}\n)",
         "base AS (\n  SELECT project, date,\n    "
-        + ",\n    ".join(f"{_when(cond)} AS {name}" for name, cond in _base_counts())
+        + ",\n    ".join(f"{_when(cond)} AS {name}" for name, _, cond in _base_counts())
         + "\n  FROM cells GROUP BY project, date\n)",
     ]
-    for name in ("country", "python", "version"):
+    for name in _SPREAD_DIMENSIONS:
         parts.append(
             f"by_{name} AS (\n  SELECT project, date, {name}, SUM(n) AS n\n"
             f"  FROM cells GROUP BY project, date, {name}\n)"
         )
-    parts += [
-        "countries AS (\n  SELECT project, date, COUNT(*) AS countries,\n"
-        "    SUM(n * n) / (SUM(n) * SUM(n)) AS country_hhi,\n"
-        f"    {_first_by_count('country', engine)} AS top_country,\n"
-        "    MAX(n) AS top_country_downloads\n  FROM by_country GROUP BY project, date\n)",
-        "pythons AS (\n  SELECT project, date, COUNT(python) AS pythons,\n"
-        "    IFNULL(MAX(CASE WHEN python IS NOT NULL THEN n END), 0) AS top_python_downloads\n"
-        "  FROM by_python GROUP BY project, date\n)",
-        "versions AS (\n  SELECT project, date, COUNT(*) AS versions,\n"
-        "    MAX(n) AS top_version_downloads\n  FROM by_version GROUP BY project, date\n)",
-    ]
+    parts += _spread(engine)
     joins = ["countries", "pythons", "versions"]
-    out = [name for name, _ in _base_counts()]
-    out += ["pythons", "top_python_downloads", "countries", "country_hhi"]
-    out += ["NULLIF(top_country, '') AS top_country", "top_country_downloads"]
-    out += ["versions", "top_version_downloads"]
+    out = [name for name, _, _ in _base_counts()] + _SPREAD_OUT
     if tier == "clients":
         parts += [
             "by_client AS (\n  SELECT project, date, installer, SUM(n) AS n\n  FROM cells\n"
@@ -214,31 +205,107 @@ def sql(engine: RawEngine, source: str, window: str, tier: Tier) -> str:
         joins.append("clients")
         out += ["IFNULL(clients, 0) AS clients"]
         out += ["IFNULL(top_client_downloads, 0) AS top_client_downloads"]
+    return _select(parts, out, "base", joins)
+
+
+def views_sql(views: Mapping[str, str], window: str) -> str:
+    """Features of every package per day from per-dimension daily counts (ClickHouse; ClickPy's
+    materialized views), restricted by ``window``: the same features as :func:`sql`, from
+    the same definitions, without what no view holds (CI: NULL; no clients tier).
+
+    ``views`` maps each dimension the features read (installer, system, python, country,
+    version) to a table of (``project``, ``date``, that dimension's ClickPy column, ``count``).
+    Every download is in each table, so the first one also gives the day's total. The tables
+    are SummingMergeTree: rows of one key may not be merged yet, so counts are always
+    ``sum(count)`` grouped by the key, never read as they are.
+    """
+    if set(views) != {"installer", *_SPREAD_DIMENSIONS, "system"}:
+        raise ValueError(f"views_sql needs a table per dimension, not {sorted(views)}")
+    first = next(iter(views))
+    parts = [
+        f"by_{name} AS (\n  SELECT project, date, {expression(_DIMS[name], 'clickhouse')} "
+        f"AS {name}, sum(count) AS n\n  FROM {table}\n  WHERE {window}\n"
+        f"  GROUP BY project, date, {name}\n)"
+        for name, table in views.items()
+    ]
+    sums: dict[str, list[str]] = {}
+    out = []
+    for name, dimension, condition in _base_counts():
+        home = first if dimension is None else dimension
+        if home in views:
+            sums.setdefault(home, []).append(f"{_when(condition)} AS {name}")
+            out.append(name)
+        else:
+            out.append(f"NULL AS {name}")
+    for home, counts in sums.items():
+        parts.append(
+            f"{home}_counts AS (\n  SELECT project, date,\n    "
+            + ",\n    ".join(counts)
+            + f"\n  FROM by_{home} GROUP BY project, date\n)"
+        )
+    parts += _spread("clickhouse")
+    joins = [f"{home}_counts" for home in sums if home != first]
+    joins += ["countries", "pythons", "versions"]
+    return _select(parts, out + _SPREAD_OUT, f"{first}_counts", joins)
+
+
+_CELL_DIMENSIONS = ("project", "date", "version", "installer", "python", "system", "country", "ci")
+#: The dimensions whose spread is measured (distinct values, the busiest one's share).
+_SPREAD_DIMENSIONS = ("country", "python", "version")
+_SPREAD_OUT = [
+    "pythons",
+    "top_python_downloads",
+    "countries",
+    "country_hhi",
+    "NULLIF(top_country, '') AS top_country",
+    "top_country_downloads",
+    "versions",
+    "top_version_downloads",
+]
+
+
+def _spread(engine: Engine) -> list[str]:
+    """The spread of countries, pythons and versions per (project, day), from ``by_country``,
+    ``by_python`` and ``by_version`` (a count ``n`` per value)."""
+    return [
+        "countries AS (\n  SELECT project, date, COUNT(*) AS countries,\n"
+        "    SUM(n * n) / (SUM(n) * SUM(n)) AS country_hhi,\n"
+        f"    {_first_by_count('country', engine)} AS top_country,\n"
+        "    MAX(n) AS top_country_downloads\n  FROM by_country GROUP BY project, date\n)",
+        "pythons AS (\n  SELECT project, date, COUNT(python) AS pythons,\n"
+        "    IFNULL(MAX(CASE WHEN python IS NOT NULL THEN n END), 0) AS top_python_downloads\n"
+        "  FROM by_python GROUP BY project, date\n)",
+        "versions AS (\n  SELECT project, date, COUNT(*) AS versions,\n"
+        "    MAX(n) AS top_version_downloads\n  FROM by_version GROUP BY project, date\n)",
+    ]
+
+
+def _select(parts: list[str], out: list[str], base: str, joins: list[str]) -> str:
     text = "WITH " + ",\n".join(parts) + "\nSELECT project, date, " + ", ".join(out)
-    text += "\nFROM base"
+    text += f"\nFROM {base}"
     for name in joins:
         text += f"\nLEFT JOIN {name} USING (project, date)"
     return text
 
 
 _NOT_MIRROR = f"(installer IS NULL OR installer NOT IN {quoted_list(MIRROR_CLIENTS)})"
-_CELL_DIMENSIONS = ("project", "date", "version", "installer", "python", "system", "country", "ci")
 
 
-def _base_counts() -> list[tuple[str, str]]:
-    """(feature, condition on a cell) for the counts summed straight from the cells."""
+def _base_counts() -> list[tuple[str, str | None, str]]:
+    """(feature, the dimension its condition reads (None: every download), condition on a
+    cell) for the counts summed straight from the cells."""
     family = {name: quoted_list(names) for name, names in FAMILIES.items()}
     return [
-        ("downloads", "TRUE"),
-        ("mirror_downloads", f"installer IN {quoted_list(MIRROR_CLIENTS)}"),
-        ("ci_downloads", "ci"),
-        ("pip_downloads", f"installer IN {family['pip']}"),
-        ("uv_downloads", f"installer IN {family['uv']}"),
-        ("bot_downloads", f"installer IN {family['bot']}"),
-        ("no_installer_downloads", "installer IS NULL"),
-        ("desktop_downloads", f"system IN {quoted_list(DESKTOP_SYSTEMS)}"),
-        ("linux_downloads", "system = 'Linux'"),
-        ("no_python_downloads", "python IS NULL"),
+        ("downloads", None, "TRUE"),
+        ("mirror_downloads", "installer", f"installer IN {quoted_list(MIRROR_CLIENTS)}"),
+        ("ci_downloads", "ci", "ci"),
+        ("pip_downloads", "installer", f"installer IN {family['pip']}"),
+        ("uv_downloads", "installer", f"installer IN {family['uv']}"),
+        ("bot_downloads", "installer", f"installer IN {family['bot']}"),
+        ("no_installer_downloads", "installer", "installer IS NULL"),
+        ("desktop_downloads", "system", f"system IN {quoted_list(DESKTOP_SYSTEMS)}"),
+        ("linux_downloads", "system", "system = 'Linux'"),
+        ("no_python_downloads", "python", "python IS NULL"),
     ]
 
 

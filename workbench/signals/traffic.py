@@ -3,7 +3,8 @@
 ``details.ci`` is set by pip from CI environment variables and is TRUE or NULL,
 never FALSE: a lower bound. macOS and Windows downloads without the CI flag are
 the clearest trace of people at their machines; Linux without the flag is
-ambiguous (laptops, servers, containers, CI that sets no variable).
+ambiguous (laptops, servers, containers, CI that sets no variable). A source without
+the flag (ClickPy) has NULL there: its CI share is unknown, never 0 %.
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def ci_findings(ctx: Context) -> list[Finding]:
         linux_share=(linux + ci) / pl.col("total"),
     )
     kinds = b.client_kinds(ctx.downloads)  # one query for every project; sliced below
+    unknown = set(
+        ctx.downloads.group_by("project")
+        .agg(pl.col("ci").is_null().all().alias("unknown"))
+        .filter("unknown")
+        .collect()["project"]
+    )
     out = []
     for row in k.filter(pl.col("total") >= MIN_DOWNLOADS).iter_rows(named=True):
         desktop, ci_share = row["desktop_share"], row["ci_share"]
@@ -70,10 +77,15 @@ def ci_findings(ctx: Context) -> list[Finding]:
         strength = (
             min(1.0, 0.4 + 0.6 * (DESKTOP_FLOOR - desktop) / DESKTOP_FLOOR) if mostly else 0.05
         )
+        reported = (
+            "this source does not say which are reported as CI"
+            if row["project"] in unknown
+            else f"{pct(ci_share)} are reported as CI by the installer (a lower bound)"
+        )
         text = (
-            f"{pct(automated)} of downloads look automated: {pct(ci_share)} are reported as CI "
-            f"by the installer (a lower bound) and {pct(row['linux_share'])} come from Linux; only "
-            f"{pct(desktop)} come from macOS or Windows desktops."
+            f"{pct(automated)} of downloads look automated: {reported} and "
+            f"{pct(row['linux_share'])} come from Linux; only {pct(desktop)} come from macOS or "
+            "Windows desktops."
         )
         if mostly:
             text += (
@@ -90,7 +102,7 @@ def ci_findings(ctx: Context) -> list[Finding]:
                 strength,
                 False if mostly else None,
                 metrics={
-                    "ci_share": round(ci_share, 3),
+                    "ci_share": None if row["project"] in unknown else round(ci_share, 3),
                     "desktop_share": round(desktop, 3),
                     "linux_share": round(row["linux_share"], 3),
                 },

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from workbench.sources.base import CostEstimate, Source
 from workbench.sources.bigquery import BigQuerySource
+from workbench.sources.clickpy import ClickPySource
 from workbench.sources.demo import DemoSource
 from workbench.sources.local import ParquetSource
 from workbench.sources.resolve import open_source
 
 __all__ = [
     "BigQuerySource",
+    "ClickPySource",
     "CostEstimate",
     "DemoSource",
     "ParquetSource",

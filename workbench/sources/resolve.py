@@ -1,7 +1,8 @@
 """Turn a user's source string into a :class:`Source`.
 
 ``demo`` (the default), ``demo:SEED``, ``bigquery`` or ``bigquery:BILLING_PROJECT``,
-or a path / glob of Parquet files.
+``clickpy`` (ClickHouse's public ClickPy; ``WORKBENCH_CLICKPY_URL`` points it at a mirror or a
+test double), or a path / glob of Parquet files.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from workbench.demo import DemoConfig
 from workbench.errors import InvalidInputError
 from workbench.sources.base import Source
 from workbench.sources.bigquery import BigQuerySource, Confirm
+from workbench.sources.clickpy import ClickPySource
 from workbench.sources.demo import DemoSource
 from workbench.sources.local import ParquetSource
 
@@ -47,10 +49,18 @@ def open_source(
         return BigQuerySource(
             billing_project=arg or None, max_bytes_billed=max_bytes_billed, confirm=confirm
         )
+    if kind == "clickpy":
+        if arg:
+            raise InvalidInputError(
+                "the clickpy source takes no argument; set WORKBENCH_CLICKPY_URL to use "
+                "another endpoint"
+            )
+        return ClickPySource()
     if kind == "parquet":
         text = arg.strip()
     if not text:
         raise InvalidInputError(
-            "the source is empty; give demo, demo:SEED, bigquery[:PROJECT] or a Parquet path"
+            "the source is empty; give demo, demo:SEED, bigquery[:PROJECT], clickpy or a Parquet "
+            "path"
         )
     return ParquetSource(text)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from workbench import config
-from workbench.errors import CostLimitError, SourceError, redact
+from workbench.errors import CostLimitError, SourceError, chain, redact
 
 if TYPE_CHECKING:
     import requests
@@ -157,21 +157,6 @@ def _job_failed_transiently(exc: BaseException) -> bool:
     return isinstance(exc, gexc.GoogleAPICallError) and _reason(exc) in _JOB_TRANSIENT_REASONS
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and what it wraps (causes, contexts, urllib3's ``reason``, exception args)."""
-    seen: list[BaseException] = []
-    todo = [exc]
-    while todo and len(seen) < 20:
-        current = todo.pop()
-        if any(current is s for s in seen):
-            continue
-        seen.append(current)
-        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        wrapped += list(current.args)
-        todo += [w for w in wrapped if isinstance(w, BaseException)]
-    return seen
-
-
 def _what_went_wrong(exc: BaseException) -> str:
     """A few words on one failed request; never a URL or a server's full answer."""
     import requests
@@ -184,10 +169,10 @@ def _what_went_wrong(exc: BaseException) -> str:
         return "no answer in time"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "the connection dropped mid-answer"
-    chain = _chain(exc)
-    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+    wrapped = chain(exc)
+    if any(isinstance(e, ConnectionRefusedError) for e in wrapped):
         return "connection refused"
-    if any(isinstance(e, ConnectionResetError) for e in chain):
+    if any(isinstance(e, ConnectionResetError) for e in wrapped):
         return "the connection was reset"
     return type(exc).__name__
 
