@@ -12,7 +12,6 @@ from __future__ import annotations
 import polars as pl
 
 from workbench import breakdowns as b
-from workbench.dimensions import CI
 from workbench.signals.context import Context
 from workbench.signals.findings import Finding, fmt_int, pct
 
@@ -39,19 +38,6 @@ def _col(frame: pl.DataFrame, name: str) -> pl.Expr:
 
 
 def ci_findings(ctx: Context) -> list[Finding]:
-    if CI in ctx.lacks:
-        return [
-            Finding(
-                "ci_traffic",
-                project,
-                "CI traffic not available",
-                f"Not available on this source: {ctx.lacks[CI]}. The desktop share (macOS "
-                "and Windows) is still in the CI & people chart.",
-                0.0,
-                None,
-            )
-            for project in ctx.projects
-        ]
     k = _kinds(ctx)
     ci, desk, linux = (
         _col(k, c) for c in ("reported CI", "desktop (macOS, Windows)", "Linux, not reported CI")

@@ -31,11 +31,12 @@ from urllib.parse import unquote, urlsplit
 import polars as pl
 
 from workbench import config
+from workbench.dimensions import CI, CLIENTS
 from workbench.errors import DataSchemaError, InvalidInputError, SourceError, redact
 from workbench.population import features
 from workbench.query import DayRange, RollupQuery
 from workbench.schema import DOWNLOADS_ROLLUP, FIRST_RELEASES, conform, empty
-from workbench.sources.base import CI, CLIENTS, Progress, Source
+from workbench.sources.base import Progress, Source
 from workbench.sources.clickpy import sql
 from workbench.sources.clickpy.faults import FAILURES, failure
 from workbench.sources.metadata import dependents_from_files, releases_from_files
