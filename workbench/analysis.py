@@ -113,10 +113,12 @@ def analyze(
     *,
     cache: Cache | None = None,
     buy_population: bool = False,
+    peers: baseline.Baseline | None = None,
     progress: Progress | None = None,
 ) -> Analysis:
     """Evaluate every signal for the packages of ``query`` (``None`` = every package of a
-    source that can list them for free), against the population's peers."""
+    source that can list them for free), against the population's peers (``peers`` given:
+    those, e.g. a published case's frozen baseline)."""
     began = time.perf_counter()
     cache = cache or Cache()
     say = progress or (lambda _msg: None)
@@ -127,8 +129,10 @@ def analyze(
             "population instead ('workbench screen'), or give a list of packages"
         )
     rollup = data.load(source, query, cache=cache, progress=progress)
-    say("loading the peer baselines of the population")
-    found = baseline.load(source, query.days, cache=cache, buy=buy_population, progress=say)
+    found = peers
+    if found is None:
+        say("loading the peer baselines of the population")
+        found = baseline.load(source, query.days, cache=cache, buy=buy_population, progress=say)
     ctx = context(source, rollup, cache=cache, peers=found.peers, progress=say)
     say("evaluating signals")
     findings = evaluate(ctx)

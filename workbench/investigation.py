@@ -29,6 +29,7 @@ from workbench import charts, data
 from workbench.analysis import Analysis, analyze
 from workbench.cache import Cache
 from workbench.errors import InvalidInputError
+from workbench.population.baseline import Baseline
 from workbench.query import DayRange, RollupQuery
 from workbench.signals.findings import Finding
 from workbench.signals.fingerprint import share_against_limit
@@ -346,6 +347,7 @@ def investigate(
     compare: str | None = None,
     cache: Cache | None = None,
     buy_population: bool = False,
+    peers: Baseline | None = None,
     progress: Progress | None = None,
 ) -> Investigation:
     """Investigate ``package`` on ``source`` over the last ``days`` days of the source (or
@@ -360,7 +362,9 @@ def investigate(
     span = _range(src, days, start, end)
     query = RollupQuery.of(package, span.start, span.end)
     name = query.projects[0] if query.projects else package
-    analysis = analyze(src, query, cache=cache, buy_population=buy_population, progress=progress)
+    analysis = analyze(
+        src, query, cache=cache, buy_population=buy_population, peers=peers, progress=progress
+    )
     summary = analysis.summary_of(name)
     if summary is None or summary.downloads == 0:
         raise NoDownloadsError(

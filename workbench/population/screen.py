@@ -46,6 +46,7 @@ class Screen:
     days: DayRange
     packages: int
     baseline: str
+    peers: Peers | None = None
 
 
 def _strength_expr(contributions: dict[str, pl.Expr]) -> pl.Expr:
@@ -314,7 +315,7 @@ def screen(
         .with_row_index("rank", offset=1)
     )
     baseline = peers.describe() if peers is not None else "no population baseline"
-    return Screen(ranked, days, ranked.height, baseline)
+    return Screen(ranked, days, ranked.height, baseline, peers)
 
 
 def _ids(first_releases: pl.DataFrame | None, names: pl.DataFrame) -> pl.DataFrame:
