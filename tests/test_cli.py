@@ -146,3 +146,42 @@ def test_investigate_explains_one_package(
     assert "Suspicion high" in result.stdout and "lower bound" in result.stdout
     missing = runner.invoke(main, ["investigate", "no-such-pkg", *demo_args, "--quiet"])
     assert missing.exit_code == 2 and "no downloads found" in missing.stderr
+
+
+def test_population_screen_and_cache_list(
+    runner: CliRunner, demo_args: list[str], small_demo: DemoSource, tmp_path: Path
+) -> None:
+    got = runner.invoke(main, ["population", *demo_args, "--days", "20", "--quiet"])
+    assert got.exit_code == 0, got.output
+    assert "packages × 20 days" in got.stdout and "clients tier" in got.stdout
+    priced = runner.invoke(main, ["population", *demo_args, "--days", "20", "--dry-run"])
+    assert priced.exit_code == 0 and "free" in priced.stdout
+    out = tmp_path / "ranked.csv"
+    screened = runner.invoke(
+        main, ["screen", *demo_args, "--days", "60", "--deep", "3", "--out", str(out), "--quiet"]
+    )
+    assert screened.exit_code == 0, screened.output
+    assert "packages screened" in screened.stderr and "top 3 deep-dived" in screened.stderr
+    ranked = out.read_text().splitlines()
+    assert ranked[0].startswith("rank,project,score") and len(ranked) > 30
+    listed = runner.invoke(main, ["cache", "list"])
+    assert listed.exit_code == 0
+    assert "every package" in listed.stdout and "population" in listed.stdout
+    assert " days: " in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["screen", "--days", "3"], "3 is not in the range"),
+        (["population", "--tier", "gold"], "'gold' is not one of"),
+        (["population", "--start", "2026-10-05", "--end", "2026-10-01"], "reversed"),
+    ],
+)
+def test_population_and_screen_bad_input_is_one_line(
+    runner: CliRunner, demo_args: list[str], args: list[str], needle: str
+) -> None:
+    result = runner.invoke(main, [*args, *demo_args, "--quiet"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line]
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0]
