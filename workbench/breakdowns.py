@@ -17,18 +17,9 @@ import polars as pl
 
 from workbench.errors import InvalidInputError, NoMatchError, one_line
 from workbench.query import DayRange, parse_day
+from workbench.dimensions import DESKTOP_SYSTEMS, MIRROR_CLIENTS
 from workbench.schema import split_fingerprint
 
-#: Installers that are mirrors or caching proxies: their downloads are not end users.
-MIRROR_CLIENTS: tuple[str, ...] = (
-    "bandersnatch",
-    "devpi",
-    "z3c.pypimirror",
-    "Artifactory",
-    "Nexus",
-    "pep381client",
-)
-DESKTOP_SYSTEMS: tuple[str, ...] = ("Darwin", "Windows")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: The drill-down dimensions that keep listed values (rollup columns of text).
 VALUE_FILTERS: tuple[str, ...] = (
