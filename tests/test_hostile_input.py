@@ -32,6 +32,7 @@ from workbench import breakdowns as b
 from workbench import data
 from workbench.cache import Cache
 from workbench.cli import main
+from workbench.dimensions import MIRROR_CLIENTS
 from workbench.errors import (
     InvalidInputError,
     NoMatchError,
@@ -384,7 +385,7 @@ def _kept(row: dict[str, Any], spec: dict[str, Any]) -> bool:
         return False
     if spec["end"] is not None and row["date"] > spec["end"]:
         return False
-    return not (spec["without_mirrors"] and row["installer"] in b.MIRROR_CLIENTS)
+    return not (spec["without_mirrors"] and row["installer"] in MIRROR_CLIENTS)
 
 
 @settings(SLOW, max_examples=350)

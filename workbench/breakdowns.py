@@ -15,9 +15,9 @@ from typing import Any
 
 import polars as pl
 
+from workbench.dimensions import DESKTOP_SYSTEMS, MIRROR_CLIENTS
 from workbench.errors import InvalidInputError, NoMatchError, one_line
 from workbench.query import DayRange, parse_day
-from workbench.dimensions import DESKTOP_SYSTEMS, MIRROR_CLIENTS
 from workbench.schema import split_fingerprint
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

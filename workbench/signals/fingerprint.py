@@ -19,8 +19,7 @@ import math
 
 import polars as pl
 
-from workbench import breakdowns as b
-from workbench.dimensions import CLIENTS
+from workbench.dimensions import CLIENTS, MIRROR_CLIENTS
 from workbench.schema import FINGERPRINT_FIELDS, FINGERPRINT_SEPARATOR
 from workbench.series import mark_runs
 from workbench.signals.context import Context
@@ -76,7 +75,7 @@ def _client_days(ctx: Context) -> pl.DataFrame:
     """The client days with the busiest client's fingerprint (from the fingerprint table)."""
     fingerprint = pl.col("fingerprint")
     mirror = pl.any_horizontal(
-        fingerprint.str.starts_with(name + FINGERPRINT_SEPARATOR) for name in b.MIRROR_CLIENTS
+        fingerprint.str.starts_with(name + FINGERPRINT_SEPARATOR) for name in MIRROR_CLIENTS
     )
     busiest = pl.col("downloads") == pl.col("downloads").max()
     named = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from workbench import breakdowns as b
+from workbench.dimensions import MIRROR_CLIENTS
 from workbench.signals.context import Context
 from workbench.signals.findings import Finding, fmt_int, pct
 
@@ -102,7 +103,7 @@ def mirror_findings(ctx: Context) -> list[Finding]:
     """Every package: visible counts are a lower bound; mirror clients are set apart."""
     per = (
         ctx.downloads.with_columns(
-            mirror=pl.col("installer").is_in(list(b.MIRROR_CLIENTS)).fill_null(False)
+            mirror=pl.col("installer").is_in(list(MIRROR_CLIENTS)).fill_null(False)
         )
         .group_by("project", "mirror", "installer")
         .agg(pl.col("downloads").sum())
