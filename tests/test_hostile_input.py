@@ -988,7 +988,8 @@ def test_investigate_app_says_no_downloads_match_instead_of_empty_charts(
     raw.filter(pl.col("project") == name).sink_parquet(tmp_path / "one.parquet")
     source = ParquetSource(tmp_path / "one.parquet")  # one package: its own peers, quick
     app = InvestigateApp(source, package=name, days=120, cache=Cache(tmp_path / "c"))
-    rows = app._rows.collect()
+    assert app.inv is not None
+    rows = app.inv.rows
     pairs = set(rows.select("installer", "country").iter_rows())
     installers = rows["installer"].drop_nulls().unique().sort().to_list()
     countries = rows["country"].drop_nulls().unique().sort().to_list()
