@@ -158,6 +158,47 @@ class _Main(click.Group):
         sys.exit(result if isinstance(result, int) else 0)
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _stacked(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def apply(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
+def source_options(*, days: int, least: int = 1) -> Callable[[F], F]:
+    """``--source``, ``--start``, ``--end`` and ``--days`` (default ``days``, minimum ``least``)."""
+    return _stacked(
+        [
+            click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP),
+            click.option("--start", help="First day (YYYY-MM-DD)."),
+            click.option(
+                "--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day)."
+            ),
+            click.option(
+                "--days", type=click.IntRange(least, 1098), default=days, show_default=True
+            ),
+        ]
+    )
+
+
+def cost_options(command: F) -> F:
+    """``--yes``, ``--max-bytes`` and ``--quiet``: how paid queries are confirmed and shown."""
+    return _stacked(
+        [
+            click.option("--yes", is_flag=True, help="Run BigQuery queries without asking."),
+            click.option(
+                "--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this."
+            ),
+            click.option("--quiet", is_flag=True),
+        ]
+    )(command)
+
+
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="workbench")
 def main() -> None:
@@ -190,20 +231,15 @@ def demo_data(out: Path | None, seed: int, packages: int, days: int, quiet: bool
 
 @main.command()
 @click.argument("packages", nargs=-1, required=True)
-@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
-@click.option("--start", help="First day (YYYY-MM-DD).")
-@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
-@click.option("--days", type=click.IntRange(1, 1098), default=30, show_default=True)
+@source_options(days=30)
 @click.option("--dry-run", is_flag=True, help="Show the cost estimate (BigQuery) and stop.")
-@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
-@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
 @click.option("--refresh", is_flag=True, help="Ignore cached results and fetch again.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
     help="Also write the downloads rollup here (.parquet/.csv).",
 )
-@click.option("--quiet", is_flag=True)
+@cost_options
 def fetch(
     packages: tuple[str, ...],
     spec: str,
@@ -310,10 +346,7 @@ def cache_clear(incomplete: bool, older_than: int | None) -> None:
 
 
 @main.command()
-@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
-@click.option("--start", help="First day (YYYY-MM-DD).")
-@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
-@click.option("--days", type=click.IntRange(14, 1098), default=90, show_default=True)
+@source_options(days=90, least=14)
 @click.option("--packages", help="Comma-separated packages (default: every package of the source).")
 @click.option(
     "--packages-file",
@@ -325,9 +358,7 @@ def cache_clear(incomplete: bool, older_than: int | None) -> None:
     "--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), help="Default: from --out."
 )
 @click.option("--top", type=click.IntRange(0), default=20, show_default=True, help="Rows to print.")
-@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
-@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
-@click.option("--quiet", is_flag=True)
+@cost_options
 def scan(
     spec: str,
     start: str | None,
@@ -411,35 +442,13 @@ def _names(packages: str | None, packages_file: Path | None) -> list[str] | None
     return names or None
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
 def package_options(command: F) -> F:
     """The options every one-package command shares (source, range, cost, quiet)."""
-    for option in reversed(
-        [
-            click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP),
-            click.option("--start", help="First day (YYYY-MM-DD)."),
-            click.option(
-                "--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day)."
-            ),
-            click.option("--days", type=click.IntRange(14, 1098), default=90, show_default=True),
-            click.option("--yes", is_flag=True, help="Run BigQuery queries without asking."),
-            click.option(
-                "--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this."
-            ),
-            click.option("--quiet", is_flag=True),
-        ]
-    ):
-        command = option(command)
-    return command
+    return source_options(days=90, least=14)(cost_options(command))
 
 
 @main.command()
-@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
-@click.option("--start", help="First day (YYYY-MM-DD).")
-@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
-@click.option("--days", type=click.IntRange(1, 1098), default=28, show_default=True)
+@source_options(days=28)
 @click.option("--dry-run", is_flag=True, help="Show what the missing days cost and stop.")
 @click.option(
     "--tier",
@@ -447,9 +456,7 @@ def package_options(command: F) -> F:
     help="basic: no client detail (half the bytes on BigQuery); clients: with it. "
     "Default: basic on BigQuery, clients where it is free.",
 )
-@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
-@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
-@click.option("--quiet", is_flag=True)
+@cost_options
 def population(
     spec: str,
     start: str | None,
@@ -488,10 +495,7 @@ def population(
 
 
 @main.command()
-@click.option("--source", "spec", default="demo", show_default=True, help=SOURCE_HELP)
-@click.option("--start", help="First day (YYYY-MM-DD).")
-@click.option("--end", help="Last day (YYYY-MM-DD); default: yesterday (demo: its last day).")
-@click.option("--days", type=click.IntRange(14, 1098), default=30, show_default=True)
+@source_options(days=30, least=14)
 @click.option(
     "--deep",
     type=click.IntRange(0, 500),
@@ -504,9 +508,7 @@ def population(
     "--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), help="Default: from --out."
 )
 @click.option("--top", type=click.IntRange(0), default=20, show_default=True, help="Rows to print.")
-@click.option("--yes", is_flag=True, help="Run BigQuery queries without asking.")
-@click.option("--max-bytes", type=click.IntRange(1), help="Refuse queries estimated above this.")
-@click.option("--quiet", is_flag=True)
+@cost_options
 def screen(
     spec: str,
     start: str | None,
