@@ -53,7 +53,8 @@ unit: setup $(BQ_VENV)/.installed $(CH_VENV)/.installed browser
 
 test: lint unit
 
-# The quick set (~10 min on 2 cores); bench-big adds the 100 M-row dataset (~1 h, 10 GB disk).
+# The quick set (~15 min on 2 cores); bench-big adds the 100 M- and 1 B-row datasets and the
+# screen of a PyPI-sized population (~2 h, ~45 GB disk, ~8 GB memory).
 bench: setup browser
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_detection.py
@@ -64,9 +65,12 @@ bench: setup browser
 	$(BIN)/python benchmarks/bench_app.py
 	$(BIN)/python benchmarks/bench_bqcost.py
 	$(BIN)/python benchmarks/bench_realdata.py
+	$(BIN)/python benchmarks/bench_screen.py --projects 50000
 
 bench-big: setup
-	$(BIN)/python benchmarks/bench_ingest.py --sizes 100M
+	$(BIN)/python benchmarks/bench_ingest.py --sizes 10M,100M
+	$(BIN)/python benchmarks/bench_ingest.py --sizes 1B --layouts clustered --engines workbench
+	$(BIN)/python benchmarks/bench_screen.py --projects 600000
 	$(BIN)/python benchmarks/bench_drilldown.py --dataset 100M
 	$(BIN)/python benchmarks/bench_cache.py --dataset 100M
 	$(BIN)/python benchmarks/bench_scan.py --datasets 100M
