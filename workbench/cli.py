@@ -199,6 +199,30 @@ def cost_options(command: F) -> F:
     )(command)
 
 
+def ranking_options(command: F) -> F:
+    """``--out``, ``--format`` and ``--top``: where a ranked table goes and how much is printed."""
+    return _stacked(
+        [
+            click.option(
+                "--out", type=click.Path(path_type=Path), help="Write the ranked table here."
+            ),
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(["csv", "parquet", "json"]),
+                help="Default: from --out.",
+            ),
+            click.option(
+                "--top",
+                type=click.IntRange(0),
+                default=20,
+                show_default=True,
+                help="Rows to print.",
+            ),
+        ]
+    )(command)
+
+
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="workbench")
 def main() -> None:
@@ -353,11 +377,7 @@ def cache_clear(incomplete: bool, older_than: int | None) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A file with one package name per line.",
 )
-@click.option("--out", type=click.Path(path_type=Path), help="Write the ranked table here.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), help="Default: from --out."
-)
-@click.option("--top", type=click.IntRange(0), default=20, show_default=True, help="Rows to print.")
+@ranking_options
 @cost_options
 def scan(
     spec: str,
@@ -503,11 +523,7 @@ def population(
     show_default=True,
     help="Deep-dive this many of the top with full rollups and every signal.",
 )
-@click.option("--out", type=click.Path(path_type=Path), help="Write the ranked table here.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["csv", "parquet", "json"]), help="Default: from --out."
-)
-@click.option("--top", type=click.IntRange(0), default=20, show_default=True, help="Rows to print.")
+@ranking_options
 @cost_options
 def screen(
     spec: str,
