@@ -93,13 +93,18 @@ def _volume(flags: pl.DataFrame, peers: Peers | None) -> pl.DataFrame:
     ).drop("threshold", "rate")
 
 
+def _none(column: str) -> pl.DataFrame:
+    """No evidence of this kind for any package (keyed by the screen's integer ids)."""
+    return pl.DataFrame(schema={"project": pl.UInt32, column: pl.Float64})
+
+
 def _clients(features: pl.DataFrame, peers: Peers | None) -> pl.DataFrame:
     """Per project: days when one client made far more than peers' busiest client does."""
     if peers is None:
-        return pl.DataFrame(schema={"project": pl.String, "client": pl.Float64})
+        return _none("client")
     limits = peers.client_medians()
     if limits.is_empty():
-        return pl.DataFrame(schema={"project": pl.String, "client": pl.Float64})
+        return _none("client")
     days = peer_stats.day_stats(features).join(limits, on="band", how="left")
     limit = pl.max_horizontal(4 * pl.col("median"), pl.col("median") + 0.1)
     hits = days.filter((pl.col("share") > limit) & (pl.col("top_client_downloads") >= 10))
@@ -118,7 +123,7 @@ def _clients(features: pl.DataFrame, peers: Peers | None) -> pl.DataFrame:
 def _geography(features: pl.DataFrame, days: DayRange, peers: Peers | None) -> pl.DataFrame:
     """Per project: concentration in one country against peers of its size, new or not."""
     if peers is None:
-        return pl.DataFrame(schema={"project": pl.String, "geo": pl.Float64})
+        return _none("geo")
     recent = DayRange(max(days.start, days.end - dt.timedelta(days=27)), days.end)
     early = DayRange(days.start, min(days.end, days.start + dt.timedelta(days=13)))
     stats = peer_stats.window_stats(features, recent).filter(
@@ -128,7 +133,7 @@ def _geography(features: pl.DataFrame, days: DayRange, peers: Peers | None) -> p
     wide = base.pivot(on="metric", index="band", values="value").rename({"band": "bin"})
     pooled = wide.filter(pl.col("bin") == -1)
     if pooled.is_empty():
-        return pl.DataFrame(schema={"project": pl.String, "geo": pl.Float64})
+        return _none("geo")
     med0, mad0 = float(pooled["geo_median"][0]), float(pooled["geo_mad"][0])
     stats = stats.join(wide, on="bin", how="left").with_columns(
         pl.col("geo_median").fill_null(med0), pl.col("geo_mad").fill_null(mad0)
@@ -200,7 +205,7 @@ def _composition(features: pl.DataFrame, flags: pl.DataFrame, volume: pl.DataFra
     """Per project with a surge: how many feature groups its extra traffic moved on."""
     events = volume.select("project", "start", "end")
     if events.is_empty():
-        return pl.DataFrame(schema={"project": pl.String, "mix": pl.Float64})
+        return _none("mix")
     marked = flags.join(events, on="project").with_columns(
         when=pl.when(pl.col("surge") & pl.col("date").is_between(pl.col("start"), pl.col("end")))
         .then(pl.lit("surge"))
