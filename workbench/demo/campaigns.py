@@ -335,6 +335,8 @@ def _regional(rng: np.random.Generator, catalog: Catalog, pick: _Pick, days: int
     weights[idx] = share
     pkg.countries = weights
     pkg.audience = country
+    # people in one language community, far less CI (whose runners sit in US clouds)
+    pkg.ci_share = float(rng.uniform(0.03, 0.15))
     return Scenario(
         "regional_package",
         i,
