@@ -294,6 +294,43 @@ def test_typo_twins() -> None:
     assert typo_twin("requests", ctx) is None  # the popular one is nobody's twin
 
 
+def _resync(every_version: bool) -> list:
+    """A package of 12 releases, 60 downloads a day of the latest, and one day on which one
+    client fetches 600 files: every release evenly (a mirror re-sync) or the latest only."""
+    versions = [f"1.{k}.0" for k in range(12)]
+    day = [0] * 60 + [50] + [0] * (DAYS - 61)
+    rows = [
+        rollup("p", day, version=v, installer="requests", country="DE")[0]
+        for v in (versions if every_version else [versions[-1]] * 12)
+    ]
+    # one client: its fingerprint rows are one per day, as the fingerprint rollup has them
+    client = rollup("p", [12 * n for n in day], clients=1, installer="requests", country="DE")
+    parts = combine(
+        rollup("p", seasonal(DAYS, 60, seed=21), version=versions[-1], clients=40),
+        (pl.concat(rows), client[1]),
+        *[rollup(f"peer{i}", seasonal(DAYS, 60, seed=i), clients=40) for i in range(12)],
+    )
+    rels = [
+        release("p", v, START - dt.timedelta(days=400 - 30 * k)) for k, v in enumerate(versions)
+    ]
+    ctx = context(parts, DAYS, releases=pl.DataFrame(rels, schema=RELEASES))
+    return [f for f in evaluate(ctx) if f.project == "p"]
+
+
+def test_one_client_copying_every_release_is_a_mirror_not_a_campaign() -> None:
+    found = _resync(every_version=True)
+    assert not [f for f in found if f.fired and f.inorganic]
+    (fp,) = [f for f in found if f.signal == "narrow_fingerprint"]
+    assert fp.title == "One client copies every release" and fp.inorganic is False
+    assert not summarize(found)[0].flagged
+
+
+def test_one_client_repeating_the_latest_release_is_still_a_campaign() -> None:
+    found = _resync(every_version=False)
+    assert [f for f in found if f.fired and f.inorganic and f.signal == "narrow_fingerprint"]
+    assert summarize(found)[0].flagged
+
+
 # -- narrow fingerprint ---------------------------------------------------------------------
 
 

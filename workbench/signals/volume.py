@@ -35,6 +35,9 @@ MIN_CORRELATION = 0.5
 #: extra downloads are common (a release fetched by scanners, one CI job); that is also
 #: where a ~100-download campaign sits, which volume alone therefore cannot tell apart.
 SMALL_BLIP = 100
+#: A surge is a copy of the release history when it covers this share of the released
+#: versions (of at least this many), none holding more than this share of its downloads.
+MIRROR_COVERAGE, MIRROR_MIN_VERSIONS, MIRROR_TOP = 0.8, 5, 0.35
 #: Peers' rate of a jump this large at and above which the jump is ordinary for the size,
 #: and below which it is rare (the strength scales between the two).
 COMMON_RATE, RARE_RATE = 0.10, 0.01
@@ -212,7 +215,7 @@ def _surge_finding(
     why = explain(ctx, project, start, end, series)
     explanation, inorganic = why.text, why.inorganic
     metrics.update(why.metrics)
-    if why.dependent is not None:
+    if why.dependent is not None or why.mirror is not None:
         strength = min(strength, 0.45)
     span = f"on {start}" if days == 1 else f"from {start} to {end} ({days} days)"
     text = (
@@ -249,6 +252,9 @@ class Explanation:
     metrics: dict[str, object]
     dependent: str | None = None
     release: tuple[str, ...] = ()
+    #: The surge fetched (nearly) every released version evenly: a mirror or a sync script
+    #: copying the release history, not installs (share of the versions it covered).
+    mirror: float | None = None
 
 
 def explain(
@@ -259,6 +265,14 @@ def explain(
     dep = _dependent_explanation(ctx, project, start, end, series)
     if dep is not None:
         return Explanation(dep[0], False, dict(dep[1]), dependent=str(dep[1]["dependent"]))
+    covered = copies_every_release(ctx, project, start, end)
+    if covered is not None:
+        text = (
+            f"the surge's downloads cover {pct(covered)} of the package's released versions, "
+            "spread evenly, old ones included: a mirror or a sync script copying the release "
+            "history (installs fetch the current release, a copy fetches them all)."
+        )
+        return Explanation(text, False, {"versions_covered": round(covered, 3)}, mirror=covered)
     rel = _release_near(ctx, project, start)
     if not rel.is_empty():
         versions = rel["version"].to_list()
@@ -274,6 +288,31 @@ def explain(
                 text, None, {"release": ", ".join(versions)}, release=tuple(versions)
             )
     return Explanation(None, True, {})
+
+
+def copies_every_release(ctx: Context, project: str, start: dt.date, end: dt.date) -> float | None:
+    """The share of the released versions that ``start..end``'s downloads covered, when they
+    cover most of the release history evenly (None otherwise): what a mirror re-sync or a
+    script copying every file looks like, and what installs (of the current release, or
+    of what users pin) do not."""
+    released = ctx.releases.filter(
+        (pl.col("project") == project) & (pl.col("upload_time").dt.date() <= end)
+    )["version"].unique()
+    if released.len() < MIRROR_MIN_VERSIONS:
+        return None
+    per = (
+        ctx.clean.filter((pl.col("project") == project) & pl.col("date").is_between(start, end))
+        .group_by("version")
+        .agg(pl.col("downloads").sum())
+        .collect()
+    )
+    total = float(per["downloads"].sum())
+    if not total:
+        return None
+    covered = per.filter(pl.col("version").is_in(released.implode()))["version"].n_unique()
+    share = covered / released.len()
+    top = float(per["downloads"].max()) / total  # type: ignore[arg-type]
+    return share if share >= MIRROR_COVERAGE and top <= MIRROR_TOP else None
 
 
 def _share_on(
