@@ -295,7 +295,7 @@ def test_typo_twins() -> None:
 
 
 def _resync(every_version: bool) -> list:
-    """A package of 12 releases, 60 downloads a day of the latest, and one day on which one
+    """A package of 12 releases, 400 downloads a day of the latest, and one day on which one
     client fetches 600 files: every release evenly (a mirror re-sync) or the latest only."""
     versions = [f"1.{k}.0" for k in range(12)]
     day = [0] * 60 + [50] + [0] * (DAYS - 61)
@@ -306,7 +306,7 @@ def _resync(every_version: bool) -> list:
     # one client: its fingerprint rows are one per day, as the fingerprint rollup has them
     client = rollup("p", [12 * n for n in day], clients=1, installer="requests", country="DE")
     parts = combine(
-        rollup("p", seasonal(DAYS, 60, seed=21), version=versions[-1], clients=40),
+        rollup("p", seasonal(DAYS, 400, seed=21), version=versions[-1], clients=300),
         (pl.concat(rows), client[1]),
         *[rollup(f"peer{i}", seasonal(DAYS, 60, seed=i), clients=40) for i in range(12)],
     )

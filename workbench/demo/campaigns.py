@@ -311,8 +311,10 @@ def _resync(rng: np.random.Generator, catalog: Catalog, pick: _Pick, days: int) 
 def _plugin(rng: np.random.Generator, catalog: Catalog, pick: _Pick, days: int) -> Scenario:
     i = pick(20, 3000)
     pkg = catalog.packages[i]
-    if not pkg.name.startswith("pytest-"):
-        _rename(catalog, i, "pytest-" + (pkg.name.split("-")[0].removeprefix("py") or "plugin"))
+    root = pkg.name.split("-")[0].removeprefix("py") or "plugin"
+    for name in (f"pytest-{root}", f"pytest-{root}-plugin", f"pytest-{root}s"):
+        if pkg.name.startswith("pytest-") or _rename(catalog, i, name):
+            break
     pkg.ci_share = float(rng.uniform(0.75, 0.93))
     return Scenario(
         "ci_heavy_plugin",
@@ -354,11 +356,11 @@ def _add_release(rng: np.random.Generator, pkg: Package, day: int) -> None:
     pkg.requires = [pkg.requires[0] if pkg.requires else [] for _ in pkg.versions]
 
 
-def _rename(catalog: Catalog, i: int, name: str) -> None:
+def _rename(catalog: Catalog, i: int, name: str) -> bool:
     """Rename package ``i`` (and the requirements that name it) unless the name is taken."""
     old = catalog.packages[i].name
     if any(p.name == name for p in catalog.packages):
-        return
+        return False
     catalog.packages[i].name = name
     catalog.packages[i].display = name
     for pkg in catalog.packages:
@@ -366,6 +368,7 @@ def _rename(catalog: Catalog, i: int, name: str) -> None:
             [f"{name}{r[len(old) :]}" if r.split(">")[0] == old else r for r in reqs]
             for reqs in pkg.requires
         ]
+    return True
 
 
 def _typo(rng: np.random.Generator, name: str, taken: set[str]) -> str:

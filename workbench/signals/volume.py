@@ -291,27 +291,38 @@ def explain(
 
 
 def copies_every_release(ctx: Context, project: str, start: dt.date, end: dt.date) -> float | None:
-    """The share of the released versions that ``start..end``'s downloads covered, when they
-    cover most of the release history evenly (None otherwise): what a mirror re-sync or a
-    script copying every file looks like, and what installs (of the current release, or
-    of what users pin) do not."""
+    """The share of the released versions that ``start..end``'s *extra* downloads covered
+    (beyond the usual users' downloads in their usual version mix, from the 28 days before),
+    when they cover most of the release history evenly (None otherwise): what a mirror
+    re-sync or a script copying every file looks like, and what installs (of the current
+    release, or of what users pin) do not."""
     released = ctx.releases.filter(
         (pl.col("project") == project) & (pl.col("upload_time").dt.date() <= end)
     )["version"].unique()
     if released.len() < MIRROR_MIN_VERSIONS:
         return None
+    rows = ctx.clean.filter(pl.col("project") == project)
+    usual_from = start - dt.timedelta(days=28)
     per = (
-        ctx.clean.filter((pl.col("project") == project) & pl.col("date").is_between(start, end))
+        rows.filter(pl.col("date").is_between(usual_from, end))
         .group_by("version")
-        .agg(pl.col("downloads").sum())
+        .agg(
+            surge=pl.col("downloads").filter(pl.col("date") >= start).sum(),
+            usual=pl.col("downloads").filter(pl.col("date") < start).sum(),
+        )
         .collect()
     )
-    total = float(per["downloads"].sum())
-    if not total:
+    usual_days = max((start - max(usual_from, ctx.days.start)).days, 1)
+    days = (end - start).days + 1
+    per = per.with_columns(
+        extra=(pl.col("surge") - pl.col("usual") * days / usual_days).clip(lower_bound=0)
+    )
+    total = float(per["extra"].sum())
+    if total <= 0:
         return None
-    covered = per.filter(pl.col("version").is_in(released.implode()))["version"].n_unique()
-    share = covered / released.len()
-    top = float(per["downloads"].max()) / total  # type: ignore[arg-type]
+    hit = per.filter((pl.col("extra") > 0) & pl.col("version").is_in(released.implode()))
+    share = hit.height / released.len()
+    top = float(per["extra"].max()) / total  # type: ignore[arg-type]
     return share if share >= MIRROR_COVERAGE and top <= MIRROR_TOP else None
 
 
