@@ -67,7 +67,8 @@ RESYNC_CLIENTS = ("requests", "unknown", "Artifactory", "Nexus", "bandersnatch")
 
 
 def assign(rng: np.random.Generator, catalog: Catalog) -> None:
-    """Add the evasive campaigns and the look-alikes to ``catalog`` (in place)."""
+    """Add the evasive campaigns and the look-alikes to ``catalog`` (in place); a demo too
+    small to hold them all gets those its free packages allow."""
     days = catalog.days
     used = {sc.package for sc in catalog.scenarios}
     used |= {sc.related for sc in catalog.scenarios if sc.related is not None}
@@ -81,6 +82,8 @@ def assign(rng: np.random.Generator, catalog: Catalog) -> None:
             if lo <= catalog.packages[i].base <= hi
             and len(catalog.packages[i].versions) >= min_versions
         ]
+        if not free:
+            raise _NoPackage(f"no free package left for {lo}-{hi} downloads a day")
         choice = int(rng.choice(fit or free))
         used.add(choice)
         return choice
@@ -99,7 +102,14 @@ def assign(rng: np.random.Generator, catalog: Catalog) -> None:
     }
     for kind, count in {**EVASIVE, **LOOKALIKES}.items():
         for _ in range(count):
-            catalog.scenarios.append(makers[kind](rng, catalog, pick, days))
+            try:
+                catalog.scenarios.append(makers[kind](rng, catalog, pick, days))
+            except _NoPackage:  # a tiny demo: fewer scenarios, all still labelled
+                break
+
+
+class _NoPackage(LookupError):
+    """Every organic package already carries a scenario."""
 
 
 # -- the scenarios ---------------------------------------------------------------------------
