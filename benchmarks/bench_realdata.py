@@ -7,7 +7,8 @@ Inputs (``../shared/realdata``, see its SOURCES.md):
 * daily pip downloads of 622 packages first released 24–30 April 2023, through 31 August
   2023 (``soodoku__social_proof_stars/…/pkg_pypi_downloads.csv``) with each package's first
   release (``check-github-url.csv``): the volume signal on their daily series, the
-  new-package burst on their first weeks, and the screen over their features;
+  new-package burst on their first weeks (and the ramp over weeks 3–4), and the screen
+  over their features;
 * monthly downloads per version of ``bork`` (``duckinator__bork-statistics``), 2019–2021,
   spread evenly over each month's days: the version signal at the end of every month.
 
@@ -97,6 +98,7 @@ def daily_series() -> None:
         findings += volume_findings(ctx) + new_package_findings(ctx)
     volume = [f for f in findings if f.signal == "volume_change" and f.fired]
     new = [f for f in findings if f.signal == "new_package_burst" and f.fired]
+    ramps = {f.project for f in findings if f.title == "New package ramping up"}
     flagged = [s for s in summarize(findings) if s.flagged]
     print(
         f"  volume_change fired on {len({f.project for f in volume})} packages "
@@ -105,6 +107,11 @@ def daily_series() -> None:
     print(
         f"  new_package_burst fired on {len({f.project for f in new})} packages "
         f"({len({f.project for f in new}) / packages:.1%}); first weeks counted from release"
+    )
+    print(
+        f"  new-package ramp (weeks 3–4 beyond the limit and busier than week 1) on "
+        f"{len(ramps)} packages ({len(ramps) / packages:.1%}); without client detail here it "
+        "stays low (inorganic only with a narrow client pool)"
     )
     print(f"  flagged by the signals: {len(flagged)} ({len(flagged) / packages:.1%})")
     surges = [f for f in volume if "excess" in f.metrics]

@@ -10,6 +10,7 @@ import pytest
 
 from workbench.analysis import analyze, write
 from workbench.cache import Cache
+from workbench.demo.catalog import EVASIVE, LOOKALIKES
 from workbench.errors import InvalidInputError
 from workbench.evaluation import evaluate_against
 from workbench.query import DayRange, RollupQuery
@@ -33,10 +34,28 @@ def scanned(small_demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # 
 def test_scan_finds_every_scenario_and_flags_no_organic_package(scanned) -> None:  # type: ignore[no-untyped-def]
     source, _, result = scanned
     ev = evaluate_against(result, source.ground_truth())
-    missed = ev.scenarios.filter(pl.col("detected") < pl.col("labelled"))
+    missed = ev.scenarios.filter(~pl.col("lookalike") & (pl.col("detected") < pl.col("labelled")))
     assert missed.is_empty(), missed
     assert ev.organic_flagged == 0
     assert ev.signals["precision"].min() >= 0.9
+
+
+def test_evasive_campaigns_are_flagged_and_lookalikes_are_not(scanned) -> None:  # type: ignore[no-untyped-def]
+    """Campaigns that spread over rotating clients and cloud countries, ramp, ride a release,
+    hide in CI or squat a name are flagged; a blog post's spike, a mirror re-sync, a CI-heavy
+    plugin and a regional package are not (the last may carry the stable-concentration
+    context finding, never a flag)."""
+    source, _, result = scanned
+    truth = source.ground_truth()
+    ev = evaluate_against(result, truth)
+    evasive = ev.scenarios.filter(pl.col("inorganic") & pl.col("scenario").is_in(list(EVASIVE)))
+    assert evasive.height == len(EVASIVE)
+    assert evasive["flagged"].sum() >= evasive["labelled"].sum() - 1, evasive
+    assert ev.lookalikes == sum(LOOKALIKES.values()) and ev.lookalikes_flagged == 0
+    for name in truth.filter(pl.col("scenario") == "regional_package")["project"]:
+        summary = result.summary_of(name)
+        assert summary is not None and not summary.flagged
+        assert not [f for f in result.findings_of(name) if f.fired and f.inorganic]
 
 
 def test_inorganic_scenarios_rank_at_the_top(scanned) -> None:  # type: ignore[no-untyped-def]

@@ -8,13 +8,16 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from workbench.population import features as feature_set
+from workbench.population import peers as peer_stats
+from workbench.query import DayRange
 from workbench.schema import DEPENDENTS, RELEASES
 from workbench.signals import evaluate, summarize
 from workbench.signals.composition import composition_findings, distance, noise
 from workbench.signals.fingerprint import describe
 from workbench.signals.geography import geo_findings
 from workbench.signals.installers import installer_findings
-from workbench.signals.newpkg import new_package_findings
+from workbench.signals.newpkg import new_package_findings, typo_twin
 from workbench.signals.traffic import ci_findings, mirror_findings
 from workbench.signals.versions import version_findings
 from workbench.signals.volume import volume_findings
@@ -241,6 +244,91 @@ def test_typical_new_package_and_old_package_are_quiet() -> None:
     typical = [0] * 40 + [10, 6, 4, 3, 2, 2, 1] + [1] * 37
     parts = combine(rollup("typical", typical), rollup("old", seasonal(DAYS, 3000)))
     assert new_package_findings(context(parts, DAYS)) == []
+
+
+def _ramp_context(clients: int) -> list:
+    """A package first seen on day 30, a quiet week, then 15 → 70 a day, beside a popular
+    ``requests`` and 20 peers of similar volume with 40 clients a day."""
+    ramp = [0] * 30 + [4, 3, 2, 2, 1, 1, 1] + [min(70, 5 * k) for k in range(1, DAYS - 36)]
+    peers = [rollup(f"peer{i}", seasonal(DAYS, 60, seed=i), clients=40) for i in range(20)]
+    population = combine(*peers)
+    span = DayRange(START, START + dt.timedelta(days=DAYS - 1))
+    feats = feature_set.from_rollups(population[0].lazy(), population[1].lazy())
+    baseline = peer_stats.build(feats, span, source="test peers", tier="clients")
+    parts = combine(
+        rollup("reqests", ramp, clients=clients),
+        rollup("requests", seasonal(DAYS, 3000, seed=3), clients=400),
+        *peers,
+    )
+    found = new_package_findings(context(parts, DAYS, peers=baseline))
+    return [f for f in found if f.project == "reqests"]
+
+
+def test_a_new_package_ramping_from_a_few_clients_is_inorganic() -> None:
+    """Under the first-week limit, but growing where real new packages decay, from 4 clients
+    a day: the typosquat ramp."""
+    (f,) = _ramp_context(clients=4)
+    assert f.fired and f.inorganic is True and f.title == "New package ramping up"
+    assert f.metrics["pool_vs_peers"] < 0.6 and f.metrics["typo_of"] == "requests"
+    assert "one typo away from requests" in f.text
+
+
+def test_a_new_package_ramping_from_many_clients_is_only_worth_a_look() -> None:
+    (f,) = _ramp_context(clients=60)
+    assert not f.fired and f.inorganic is None
+
+
+def test_typo_twins() -> None:
+    ctx = context(
+        combine(
+            rollup("requests", [1000] * 5),
+            rollup("reqeusts", [5] * 5),
+            rollup("python-requests", [5] * 5),
+            rollup("flask", [5] * 5),
+        ),
+        5,
+    )
+    assert typo_twin("reqeusts", ctx) == "requests"
+    assert typo_twin("python-requests", ctx) == "requests"
+    assert typo_twin("flask", ctx) is None
+    assert typo_twin("requests", ctx) is None  # the popular one is nobody's twin
+
+
+def _resync(every_version: bool) -> list:
+    """A package of 12 releases, 400 downloads a day of the latest, and one day on which one
+    client fetches 600 files: every release evenly (a mirror re-sync) or the latest only."""
+    versions = [f"1.{k}.0" for k in range(12)]
+    day = [0] * 60 + [50] + [0] * (DAYS - 61)
+    rows = [
+        rollup("p", day, version=v, installer="requests", country="DE")[0]
+        for v in (versions if every_version else [versions[-1]] * 12)
+    ]
+    # one client: its fingerprint rows are one per day, as the fingerprint rollup has them
+    client = rollup("p", [12 * n for n in day], clients=1, installer="requests", country="DE")
+    parts = combine(
+        rollup("p", seasonal(DAYS, 400, seed=21), version=versions[-1], clients=300),
+        (pl.concat(rows), client[1]),
+        *[rollup(f"peer{i}", seasonal(DAYS, 60, seed=i), clients=40) for i in range(12)],
+    )
+    rels = [
+        release("p", v, START - dt.timedelta(days=400 - 30 * k)) for k, v in enumerate(versions)
+    ]
+    ctx = context(parts, DAYS, releases=pl.DataFrame(rels, schema=RELEASES))
+    return [f for f in evaluate(ctx) if f.project == "p"]
+
+
+def test_one_client_copying_every_release_is_a_mirror_not_a_campaign() -> None:
+    found = _resync(every_version=True)
+    assert not [f for f in found if f.fired and f.inorganic]
+    (fp,) = [f for f in found if f.signal == "narrow_fingerprint"]
+    assert fp.title == "One client copies every release" and fp.inorganic is False
+    assert not summarize(found)[0].flagged
+
+
+def test_one_client_repeating_the_latest_release_is_still_a_campaign() -> None:
+    found = _resync(every_version=False)
+    assert [f for f in found if f.fired and f.inorganic and f.signal == "narrow_fingerprint"]
+    assert summarize(found)[0].flagged
 
 
 # -- narrow fingerprint ---------------------------------------------------------------------

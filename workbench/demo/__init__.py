@@ -28,12 +28,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from workbench.demo import campaigns
 from workbench.demo.catalog import Catalog, build
 from workbench.demo.metadata import metadata_table
 from workbench.demo.rows import Columns, expand, to_arrow
 from workbench.demo.traffic import segments
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 DEFAULT_SEED = 20261031
 DEFAULT_END = dt.date(2026, 10, 31)
 DEFAULT_DAYS = 120
@@ -123,9 +124,11 @@ def generate(
     rng = np.random.default_rng(config.seed)
     say("drawing packages and scenarios")
     catalog = build(rng, packages=config.packages, days=config.days)
+    campaigns.assign(rng, catalog)
     weekday0 = config.start.weekday()
     say("drawing daily traffic")
     segs, weights = segments(rng, catalog, weekday0)
+    segs += campaigns.segments(rng, catalog, weights, weekday0)
     say("drawing download rows")
     cols = expand(rng, catalog, segs, weights)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))

@@ -85,9 +85,27 @@ SCENARIOS: dict[str, int] = {
     "geo_concentration": 2,
     "installer_shift": 2,
 }
+#: Campaigns shaped to evade the detectors, and organic traffic shaped like a campaign
+#: (drawn by :mod:`workbench.demo.campaigns`).
+EVASIVE: dict[str, int] = {
+    "rotating_clients": 2,
+    "cloud_spread": 2,
+    "slow_ramp": 2,
+    "release_timed": 2,
+    "ci_cover": 2,
+    "typosquat_ramp": 2,
+}
+LOOKALIKES: dict[str, int] = {
+    "blog_spike": 2,
+    "mirror_resync": 2,
+    "ci_heavy_plugin": 2,
+    "regional_package": 2,
+}
+SCENARIOS.update(EVASIVE)
+SCENARIOS.update(LOOKALIKES)
 #: Scenarios that are fake traffic (the rest are real but easy to misread).
 INORGANIC = frozenset(
-    {"inflation_campaign", "micro_inflation", "new_package_burst", "geo_concentration"}
+    {"inflation_campaign", "micro_inflation", "new_package_burst", "geo_concentration", *EVASIVE}
 )
 ORGANIC_NEW_PACKAGES = 6
 REGIONAL_AUDIENCES = ("CN", "JP", "RU", "DE", "KR", "BR")
@@ -129,6 +147,9 @@ class Scenario:
     country: str | None = None
     volume: float = 0.0
     fingerprints: int = 1
+    #: Where a spread campaign's clients sit, and shape parameters (campaigns.py).
+    countries: tuple[str, ...] = ()
+    params: dict[str, float] = field(default_factory=dict)
 
     @property
     def inorganic(self) -> bool:

@@ -238,7 +238,7 @@ def expand(
         if n == 0:
             continue
         pkg = catalog.packages[seg.package]
-        prof = profile(rng, seg, catalog)
+        prof = seg.profile if seg.profile is not None else profile(rng, seg, catalog)
         day = np.repeat(np.arange(catalog.days, dtype=np.int64), seg.counts)
         version = _versions(rng, seg, day, weights[seg.package], pkg.release_days)
         if prof.combos is not None:

@@ -10,11 +10,15 @@ trend, and the scenario overlays.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from workbench.demo import calibration as cal
 from workbench.demo.catalog import Catalog, Package, Scenario
+
+if TYPE_CHECKING:
+    from workbench.demo.rows import Profile
 
 ADOPTION_DAYS = 3.0  # e-folding time for floating users to move to a new release
 
@@ -26,6 +30,8 @@ class Segment:
     counts: np.ndarray  # int64, one per day
     versions: str  # "mix" (adoption model), "latest", "all" (mirror)
     scenario: Scenario | None = None
+    #: How its rows are drawn, when not by kind (the scenarios of campaigns.py).
+    profile: Profile | None = None
 
 
 def _adopted(age: np.ndarray) -> np.ndarray:

@@ -27,6 +27,8 @@ from workbench.query import DayRange
 MIN_GEO_DOWNLOADS = 100
 #: The surge ratios whose frequency among peers is kept (see :meth:`Peers.surge_rate`).
 SURGE_RATIOS = (3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 300.0)
+#: Peers' worth of weight the pooled spread of concentration gets against a band's own.
+SHRINK = 30
 #: A surge is counted among peers only with at least this many extra downloads.
 SURGE_EXCESS = 20.0
 SCHEMA: dict[str, Any] = {
@@ -175,7 +177,13 @@ class Peers:
         mad = self._rows("geo_mad").filter(pl.col("band") == band)
         if med.is_empty() or mad.is_empty():
             return None
-        return float(med["value"][0]), float(mad["value"][0]), int(med["count"][0])
+        spread, count = float(mad["value"][0]), int(med["count"][0])
+        pooled = self._rows("geo_mad").filter(pl.col("band") == -1)
+        if band != -1 and not pooled.is_empty():
+            # A band's MAD from a few dozen peers is itself noisy (one odd peer moves it):
+            # shrink it towards the MAD of all peers, weighted by how many peers each has.
+            spread = (count * spread + SHRINK * float(pooled["value"][0])) / (count + SHRINK)
+        return float(med["value"][0]), spread, count
 
     def surge_rate(self, volume_bin: int, ratio: float) -> tuple[float, int] | None:
         """The share of peers of ``volume_bin`` whose largest surge in the population's days

@@ -306,6 +306,7 @@ def _finding(
             metrics,
             evidence,
         )
+    inorganic: bool | None
     text = (
         f"The {fmt_int(extra)} extra downloads {span} differ from the package's usual users on "
         f"{len(moved)} of {tested} dimensions" + (f": {described}." if described else ".")
@@ -321,13 +322,16 @@ def _finding(
             f"same volume, against {pool[1]:.2f}× on the usual days: a small set of clients, "
             "rotating or not, repeating installs."
         )
-    if why.dependent is not None and like_dependent is not None and like_dependent < 0.3:
+    if why.mirror is not None:
+        text += f" Explained: {why.text}"
+        strength, title, inorganic = 0.2, "Extra traffic copies every release", False
+    elif why.dependent is not None and like_dependent is not None and like_dependent < 0.3:
         text += (
             f" Explained: {why.text} The extra downloads look like {why.dependent}'s own "
             f"users (distance {like_dependent:.2f})."
         )
         strength, title = 0.2, "Extra traffic from a new dependent"
-        inorganic: bool | None = False
+        inorganic = False
     elif signs >= 2:
         if why.dependent is not None:
             text += (

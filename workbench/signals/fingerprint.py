@@ -24,6 +24,7 @@ from workbench.schema import FINGERPRINT_FIELDS, FINGERPRINT_SEPARATOR
 from workbench.series import mark_runs
 from workbench.signals.context import Context
 from workbench.signals.findings import Finding, fmt_int, pct
+from workbench.signals.volume import copies_every_release
 
 MIN_TOP = 10
 FACTOR = 4.0
@@ -155,14 +156,25 @@ def fingerprint_findings(ctx: Context) -> list[Finding]:
             .collect()
             .with_columns(client=pl.col("fingerprint").map_elements(describe, pl.String))
         )
+        inorganic: bool | None = True
+        title = "One client dominates"
+        covered = copies_every_release(ctx, ev["project"], ev["start"], ev["end"])
+        if covered is not None:
+            text += (
+                f" But those days' downloads cover {pct(covered)} of the released versions, "
+                "spread evenly: one client copying the release history (a mirror or a sync "
+                "script), not repeating an install."
+            )
+            strength, inorganic = min(strength, 0.3), False
+            title = "One client copies every release"
         out.append(
             Finding(
                 "narrow_fingerprint",
                 ev["project"],
-                "One client dominates",
+                title,
                 text,
                 strength,
-                True,
+                inorganic,
                 ev["start"],
                 ev["end"],
                 {

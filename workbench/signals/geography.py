@@ -6,7 +6,8 @@ days — measured the same way for the package and for its peers
 (:func:`workbench.population.peers.window_stats`). The baseline is the distribution of the
 same index among the population's packages of similar volume (same half-decade of downloads
 a day); a package is unusual when its log-HHI is > 3 robust standard deviations above its
-peers' median (> 1.5 when the concentration is also new and twice the peers' median).
+peers' median (> 1.5 when the concentration is also new and 1.5× the peers' median, or a
+majority of the downloads and twice the peers' median).
 
 * A concentration that **appeared** inside the range (the top country's share rose by 25
   points or more since the first two weeks) is what a campaign from one place looks like:
@@ -35,12 +36,16 @@ MIN_DOWNLOADS = peer_stats.MIN_GEO_DOWNLOADS
 MIN_PEERS = 8
 Z_LIMIT = 3.0
 #: Two independent pieces of evidence (unusual for its peers *and* new inside the range)
-#: need less of each: a concentration that appeared is reported from 1.5 robust SDs,
-#: provided it is also at least twice as concentrated as the peers' median.
+#: need less of each: a concentration that appeared (its top country up 25 points or more)
+#: is reported from 1.5 robust SDs, provided it is also 1.5× the peers' median HHI.
 SHIFT_Z_LIMIT = 1.5
-SHIFT_RATIO = 2.0
+SHIFT_RATIO = 1.5
 SHIFT = 0.25
 BEFORE_DAYS = 14
+#: Most downloads from one country with twice the peers' concentration is unusual from
+#: 1.5 robust SDs as well: a band's spread is wide where CI-heavy packages (runners in US
+#: clouds) sit beside global ones, and a regional audience would hide behind it.
+MAJORITY, MAJORITY_RATIO = 0.6, 2.0
 #: A stable concentration far above the peers: worth an analyst's look, not a verdict.
 STABLE_STRENGTH = 0.45
 
@@ -92,7 +97,8 @@ def geo_findings(ctx: Context) -> list[Finding]:
         )
         shifted = before is not None and row["top_share"] - before >= SHIFT
         ratio = row["hhi"] / float(np.exp(med))
-        if not (z >= Z_LIMIT or (shifted and ratio >= SHIFT_RATIO)):
+        majority = row["top_share"] >= MAJORITY and ratio >= MAJORITY_RATIO
+        if not (z >= Z_LIMIT or (shifted and ratio >= SHIFT_RATIO) or majority):
             continue
         peer_hhi = float(np.exp(med))
         baseline = ctx.baseline() if ctx.peers else f"{n_peers} packages of this scan"

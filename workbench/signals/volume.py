@@ -35,6 +35,9 @@ MIN_CORRELATION = 0.5
 #: extra downloads are common (a release fetched by scanners, one CI job); that is also
 #: where a ~100-download campaign sits, which volume alone therefore cannot tell apart.
 SMALL_BLIP = 100
+#: A surge is a copy of the release history when it covers this share of the released
+#: versions (of at least this many), none holding more than this share of its downloads.
+MIRROR_COVERAGE, MIRROR_MIN_VERSIONS, MIRROR_TOP = 0.8, 5, 0.35
 #: Peers' rate of a jump this large at and above which the jump is ordinary for the size,
 #: and below which it is rare (the strength scales between the two).
 COMMON_RATE, RARE_RATE = 0.10, 0.01
@@ -212,7 +215,7 @@ def _surge_finding(
     why = explain(ctx, project, start, end, series)
     explanation, inorganic = why.text, why.inorganic
     metrics.update(why.metrics)
-    if why.dependent is not None:
+    if why.dependent is not None or why.mirror is not None:
         strength = min(strength, 0.45)
     span = f"on {start}" if days == 1 else f"from {start} to {end} ({days} days)"
     text = (
@@ -249,6 +252,9 @@ class Explanation:
     metrics: dict[str, object]
     dependent: str | None = None
     release: tuple[str, ...] = ()
+    #: The surge fetched (nearly) every released version evenly: a mirror or a sync script
+    #: copying the release history, not installs (share of the versions it covered).
+    mirror: float | None = None
 
 
 def explain(
@@ -259,6 +265,14 @@ def explain(
     dep = _dependent_explanation(ctx, project, start, end, series)
     if dep is not None:
         return Explanation(dep[0], False, dict(dep[1]), dependent=str(dep[1]["dependent"]))
+    covered = copies_every_release(ctx, project, start, end)
+    if covered is not None:
+        text = (
+            f"the surge's downloads cover {pct(covered)} of the package's released versions, "
+            "spread evenly, old ones included: a mirror or a sync script copying the release "
+            "history (installs fetch the current release, a copy fetches them all)."
+        )
+        return Explanation(text, False, {"versions_covered": round(covered, 3)}, mirror=covered)
     rel = _release_near(ctx, project, start)
     if not rel.is_empty():
         versions = rel["version"].to_list()
@@ -274,6 +288,42 @@ def explain(
                 text, None, {"release": ", ".join(versions)}, release=tuple(versions)
             )
     return Explanation(None, True, {})
+
+
+def copies_every_release(ctx: Context, project: str, start: dt.date, end: dt.date) -> float | None:
+    """The share of the released versions that ``start..end``'s *extra* downloads covered
+    (beyond the usual users' downloads in their usual version mix, from the 28 days before),
+    when they cover most of the release history evenly (None otherwise): what a mirror
+    re-sync or a script copying every file looks like, and what installs (of the current
+    release, or of what users pin) do not."""
+    released = ctx.releases.filter(
+        (pl.col("project") == project) & (pl.col("upload_time").dt.date() <= end)
+    )["version"].unique()
+    if released.len() < MIRROR_MIN_VERSIONS:
+        return None
+    rows = ctx.clean.filter(pl.col("project") == project)
+    usual_from = start - dt.timedelta(days=28)
+    per = (
+        rows.filter(pl.col("date").is_between(usual_from, end))
+        .group_by("version")
+        .agg(
+            surge=pl.col("downloads").filter(pl.col("date") >= start).sum(),
+            usual=pl.col("downloads").filter(pl.col("date") < start).sum(),
+        )
+        .collect()
+    )
+    usual_days = max((start - max(usual_from, ctx.days.start)).days, 1)
+    days = (end - start).days + 1
+    per = per.with_columns(
+        extra=(pl.col("surge") - pl.col("usual") * days / usual_days).clip(lower_bound=0)
+    )
+    total = float(per["extra"].sum())
+    if total <= 0:
+        return None
+    hit = per.filter((pl.col("extra") > 0) & pl.col("version").is_in(released.implode()))
+    share = hit.height / released.len()
+    top = float(per["extra"].max()) / total  # type: ignore[arg-type]
+    return share if share >= MIRROR_COVERAGE and top <= MIRROR_TOP else None
 
 
 def _share_on(
