@@ -12,13 +12,14 @@ The public face, for a notebook or a script::
     inv.chart("geography")                     # any chart (Altair, draws offline)
     wb.scan(source, packages=["a", "b"])       # several packages ranked
     wb.screen(source, days=30)                 # every package of the population ranked
+    wb.publish(inv, "case/")                   # a case colleagues open offline (Voilà)
 
 Everything is cached day by day; a paying source prices every query and asks first.
 """
 
 from __future__ import annotations
 
-from workbench.api import investigate, open_source, scan, screen
+from workbench.api import investigate, open_source, publish, scan, screen
 
 __version__ = "0.2.0"
-__all__ = ["__version__", "investigate", "open_source", "scan", "screen"]
+__all__ = ["__version__", "investigate", "open_source", "publish", "scan", "screen"]
