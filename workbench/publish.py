@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import platform
 import re
 import shutil
@@ -30,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from workbench import config
 from workbench import notes as nt
 from workbench.errors import InvalidInputError
 from workbench.investigation import Investigation
@@ -46,6 +48,10 @@ from workbench.sources.frozen import (
     REQUIREMENTS,
     read_provenance,
 )
+
+#: Where the apps' "Publish this case" button writes (a folder name under it, no path).
+CASES_DIR_ENV = "WORKBENCH_CASES_DIR"
+_CASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 #: Packages whose versions the provenance names (the rest are in requirements.txt).
 KEY_PACKAGES = ("polars", "pyarrow", "altair", "ipywidgets", "voila", "duckdb", "vl-convert-python")
@@ -198,7 +204,26 @@ def provenance(
     }
 
 
-def _check_destination(out: Path) -> None:
+def cases_dir() -> Path:
+    """The folder the apps publish cases into (``WORKBENCH_CASES_DIR``, default ``cases``
+    under the data directory)."""
+    env = os.environ.get(CASES_DIR_ENV)
+    return Path(env) if env else config.data_dir() / "cases"
+
+
+def case_folder(name: str) -> Path:
+    """The folder of the case ``name`` under :func:`cases_dir`: a page may name a case,
+    never a path (no ``/``, no ``..``, no leading dot)."""
+    text = (name or "").strip()
+    if not _CASE_NAME.fullmatch(text):
+        raise InvalidInputError(
+            f"a case name is letters, digits, '.', '_' and '-' (not a path), not {text[:40]!r}"
+        )
+    return cases_dir() / text
+
+
+def check_destination(out: Path) -> None:
+    """Refuse a destination that is a file, or a non-empty folder that is not a case."""
     if out.exists() and not out.is_dir():
         raise InvalidInputError(f"{out} is a file, not a folder for the case")
     if out.is_dir() and any(out.iterdir()) and read_provenance(out) is None:
@@ -226,7 +251,7 @@ def write_case(
     """Write ``inv`` as a case into ``out`` (new, empty, or a previous case: replaced)."""
     began = time.perf_counter()
     out = Path(out).absolute()
-    _check_destination(out)
+    check_destination(out)
     kept = nt.ordered(inv.notes if notes is None else notes)
     now = now or dt.datetime.now(dt.UTC)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -245,7 +270,7 @@ def write_case(
         )
         meta = provenance(inv, _digest(work), now, kept)
         (work / PROVENANCE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        _check_destination(out)  # still a case (or empty) just before it is replaced
+        check_destination(out)  # still a case (or empty) just before it is replaced
         _swap(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
