@@ -4,6 +4,7 @@ The public face, for a notebook or a script::
 
     import workbench as wb
 
+    wb.notebook_charts()                       # charts draw with no network (notebooks)
     source = wb.open_source("demo")            # or "clickpy", "bigquery", a Parquet path
     inv = wb.investigate("harbor-cli", source=source, days=90)
     inv.summary.text()                         # suspicion, in plain words
@@ -19,7 +20,15 @@ Everything is cached day by day; a paying source prices every query and asks fir
 
 from __future__ import annotations
 
-from workbench.api import investigate, open_source, publish, scan, screen
+from workbench.api import investigate, notebook_charts, open_source, publish, scan, screen
 
 __version__ = "0.2.0"
-__all__ = ["__version__", "investigate", "open_source", "publish", "scan", "screen"]
+__all__ = [
+    "__version__",
+    "investigate",
+    "notebook_charts",
+    "open_source",
+    "publish",
+    "scan",
+    "screen",
+]

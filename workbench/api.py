@@ -23,6 +23,7 @@ __all__ = [
     "Investigation",
     "Screening",
     "investigate",
+    "notebook_charts",
     "open_source",
     "publish",
     "scan",
@@ -114,3 +115,15 @@ def publish(
     )
     saved = nt.store_for(cache, inv.source.identity, inv.package, inv.source.describe()).load()
     return write_case(inv.with_notes(saved), out)
+
+
+def notebook_charts() -> None:
+    """Draw the charts a notebook shows (``inv.chart(...)`` as a cell's result) with no
+    network, in JupyterLab, Jupyter and Voilà: Vega from vl-convert (bundle cached), through
+    Altair's ``jupyter`` renderer. Call once per kernel."""
+    import altair as alt
+
+    from workbench.charts import enable_offline
+
+    enable_offline()
+    alt.renderers.enable("jupyter", offline=True)
