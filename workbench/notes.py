@@ -77,9 +77,8 @@ def make(
     if any(not ch.isprintable() for ch in body):
         raise InvalidInputError("the note's text has invisible control characters")
     if within is not None and (first < within.start or last > within.end):
-        raise InvalidInputError(
-            f"the note's days {first}..{last} are outside the investigation's range {within}"
-        )
+        days = f"days {first}..{last} are" if last != first else f"day {first} is"
+        raise InvalidInputError(f"the note's {days} outside the investigation's range {within}")
     return Note(first, last, body)
 
 
