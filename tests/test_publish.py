@@ -287,7 +287,8 @@ def test_a_served_case_draws_and_drills_down_offline(
         page.wait_for_selector(".vega-embed svg .mark-line", timeout=60_000)
         assert "Published case" in page.locator(".wb-case").inner_text()
         assert "Suspicion high" in page.locator(".wb-findings").inner_text()
-        assert "campaign <b>window</b>" in page.locator("body").inner_text()  # the note, as text
+        body = page.locator("body").inner_text().replace("\xa0", " ")
+        assert "campaign <b>window</b>" in body  # the note, as text
         assert page.locator(
             ".vega-embed svg .mark-rect path, .vega-embed svg .mark-rule line"
         ).count()

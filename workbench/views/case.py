@@ -35,7 +35,7 @@ class CaseApp:
                 days=self.source.days.days,
                 cache=cache,
             )
-            for fixed in (self.app.source_box, self.app.compare):
+            for fixed in (self.app.source_box, self.app.header, self.app.compare):
                 fixed.layout.display = "none"
             for locked in (self.app.package, self.app.start, self.app.end):
                 locked.disabled = True
