@@ -126,4 +126,5 @@ def notebook_charts() -> None:
     from workbench.charts import enable_offline
 
     enable_offline()
-    alt.renderers.enable("jupyter", offline=True)
+    # SVG, as the apps draw: crisp, text in the page, printable
+    alt.renderers.enable("jupyter", offline=True, embed_options={"renderer": "svg"})
