@@ -10,6 +10,7 @@ import hashlib
 import html
 import json
 import re
+import time
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -29,7 +30,7 @@ from workbench.sources.frozen import FROZEN, FrozenSource
 from workbench.views.case import CaseApp
 from workbench.views.report import ReportApp
 
-from .browser_support import chromium, new_page, serve, shot, wait_for_app
+from .browser_support import ARTIFACTS, chromium, new_page, serve, shot, wait_for_app
 from .conftest import SMALL
 
 FILES = [
@@ -282,9 +283,11 @@ def test_a_served_case_draws_and_drills_down_offline(
     with serve(small_demo_dir, tmp_path, env, args=[str(case_dir)]) as server:
         blocked: list[str] = []
         page = new_page(browser, blocked)
+        started = time.monotonic()
         page.goto(f"{server.url}/", timeout=120_000)
         wait_for_app(page, ".wb-findings")
         page.wait_for_selector(".vega-embed svg .mark-line", timeout=60_000)
+        first_chart = time.monotonic() - started
         assert "Published case" in page.locator(".wb-case").inner_text()
         assert "Suspicion high" in page.locator(".wb-findings").inner_text()
         body = page.locator("body").inner_text().replace("\xa0", " ")
@@ -293,6 +296,8 @@ def test_a_served_case_draws_and_drills_down_offline(
             ".vega-embed svg .mark-rect path, .vega-embed svg .mark-rule line"
         ).count()
         shot(page, "case")
+        timeline = page.locator(".widget-tab-contents .vega-embed:visible").first
+        timeline.screenshot(path=str(ARTIFACTS / "case-timeline-with-notes.png"))
         select = page.locator(".widget-dropdown:has(label:text('Installer')) select")
         select.select_option(label="pip")
         page.wait_for_selector(".wb-filters", timeout=30_000)
@@ -307,3 +312,4 @@ def test_a_served_case_draws_and_drills_down_offline(
         page.close()
     assert not list(empty.iterdir()), "the served case generated or read demo data"
     assert [u for u in blocked if "fontawesome" not in u] == [], blocked
+    print(f"served case: first chart {first_chart:.1f} s after navigation")
