@@ -252,7 +252,12 @@ def test_the_report_app_publishes_the_case(
     demo: DemoSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WORKBENCH_CASES_DIR", str(tmp_path / "cases"))
-    app = ReportApp(demo, package=_campaign(demo), days=SMALL.days, cache=Cache(tmp_path / "c"))
+    cache = Cache(tmp_path / "c")
+    saved = nt.store_for(cache, demo.identity, _campaign(demo), demo.describe())
+    saved.save((nt.make(SMALL.end, None, "noted in the Investigate app"),))
+    app = ReportApp(demo, package=_campaign(demo), days=SMALL.days, cache=cache)
+    assert "Analyst's notes" in app.document.value  # the saved notes are printed
+    assert "noted in the Investigate app" in app.document.value
     assert app.case_name.value == f"case-{_campaign(demo)}"
     for bad in ("../escape", "/tmp/x", ".hidden", ""):
         app.case_name.value = bad
@@ -262,7 +267,16 @@ def test_the_report_app_publishes_the_case(
     app.case_name.value = "my-case"
     app.publish_case()
     assert "wb-ok" in app.published.value, app.published.value
-    assert FrozenSource(tmp_path / "cases" / "my-case").package == _campaign(demo)
+    published = FrozenSource(tmp_path / "cases" / "my-case")
+    assert published.package == _campaign(demo)
+    assert [n.text for n in published.notes_file().load()] == ["noted in the Investigate app"]
+
+
+def test_serve_refuses_a_folder_that_is_not_a_case(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["serve", str(tmp_path), "--no-browser"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "is not a published case" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 # -- served, in a browser ------------------------------------------------------------------------
