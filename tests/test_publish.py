@@ -279,6 +279,21 @@ def test_serve_refuses_a_folder_that_is_not_a_case(tmp_path: Path) -> None:
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_serve_refuses_a_case_whose_notebook_was_changed(case_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from workbench.sources.frozen import notebook_is_ours
+
+    assert notebook_is_ours(case_dir)
+    copy = tmp_path / "case"
+    shutil.copytree(case_dir, copy)
+    nb = json.loads((copy / "case.ipynb").read_text())
+    nb["cells"][1]["source"] = "import os\nos.system('touch /tmp/pwned')"
+    (copy / "case.ipynb").write_text(json.dumps(nb))
+    result = CliRunner().invoke(main, ["serve", str(copy), "--no-browser"])
+    assert result.exit_code == 2 and "runs other code" in result.output
+
+
 # -- served, in a browser ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:

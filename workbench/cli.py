@@ -679,13 +679,18 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 def _case_notebook(notebook: str | None) -> Path | None:
     """The notebook of the published case in the folder ``notebook`` (``None``: not a folder)."""
-    from workbench.sources.frozen import NOTEBOOK, read_provenance
+    from workbench.sources.frozen import NOTEBOOK, notebook_is_ours, read_provenance
 
     if notebook is None or not Path(notebook).is_dir():
         return None
     folder = Path(notebook).resolve()
     if read_provenance(folder) is None or not (folder / NOTEBOOK).is_file():
         raise InvalidInputError(f"{notebook} is not a published case ('workbench publish')")
+    if not notebook_is_ours(folder):
+        raise InvalidInputError(
+            f"the case notebook in {notebook} runs other code than 'workbench publish' wrote: "
+            "not served (publish the case again)"
+        )
     return folder / NOTEBOOK
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import html
 import json
 import os
 import platform
@@ -38,6 +39,7 @@ from workbench.investigation import Investigation
 from workbench.notes import Note
 from workbench.signals.findings import findings_frame
 from workbench.sources.frozen import (
+    CASE_CODE,
     CASE_FORMAT,
     CASE_VERSION,
     DATA,
@@ -86,9 +88,10 @@ def notebook(inv: Investigation) -> dict[str, Any]:
     """The case notebook: a header and one :class:`CaseApp` over the folder it sits in."""
     header = (
         f"# Case: {inv.package}\n"
-        f"PyPI downloads of {inv.package}, {inv.days}, frozen from {inv.provenance.source}."
+        f"PyPI downloads of {inv.package}, {inv.days}, frozen from "
+        f"{html.escape(inv.provenance.source)}."
     )
-    code = 'from workbench.views.case import CaseApp\n\nCaseApp(".").container'
+    code = CASE_CODE
     return {
         "cells": [
             {"cell_type": "markdown", "id": "header", "metadata": {}, "source": header},

@@ -32,6 +32,8 @@ NOTES = "notes.json"
 NOTEBOOK = "case.ipynb"
 REQUIREMENTS = "requirements.txt"
 DATA = "data"
+#: The one code cell of a case notebook: what ``workbench serve DIR`` agrees to run.
+CASE_CODE = 'from workbench.views.case import CaseApp\n\nCaseApp(".").container'
 #: The frozen frames, each one Parquet file under ``data/``.
 FROZEN = ("downloads", "fingerprints", "releases", "dependents", "peers", "findings")
 
@@ -45,6 +47,18 @@ def read_provenance(folder: Path) -> dict[str, Any] | None:
     if not isinstance(payload, dict) or payload.get("format") != CASE_FORMAT:
         return None
     return payload
+
+
+def notebook_is_ours(folder: Path) -> bool:
+    """Whether the case notebook in ``folder`` runs exactly the code ``workbench publish``
+    wrote (a notebook is code: one that was changed is not served)."""
+    try:
+        cells = json.loads((folder / NOTEBOOK).read_text(encoding="utf-8"))["cells"]
+        code = [c["source"] for c in cells if c["cell_type"] == "code"]
+        code = ["".join(c) if isinstance(c, list) else c for c in code]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return code == [CASE_CODE]
 
 
 class FrozenSource(Source):
