@@ -27,8 +27,10 @@ class CaseApp:
         with shown_errors(self.status):
             self.source = FrozenSource(Path(folder).resolve())
             meta = self.source.meta
-            # the frozen days are small: a private cache, nothing written to the user's
-            cache = Cache(tempfile.mkdtemp(prefix="workbench-case-"))
+            # the frozen days are small: a private cache (removed with the app or at exit),
+            # nothing written to the user's
+            self._scratch = tempfile.TemporaryDirectory(prefix="workbench-case-")
+            cache = Cache(self._scratch.name)
             self.app = InvestigateApp(
                 source=self.source,
                 package=self.source.package,
