@@ -206,6 +206,17 @@ def _canonical(chart: Any) -> str:
     return text
 
 
+def test_a_case_is_a_source_for_the_cli(case_dir: Path, live: Investigation) -> None:
+    source = ["--source", f"case:{case_dir}"]
+    outside = CliRunner().invoke(main, ["investigate", live.package, *source, "--days", "90"])
+    assert outside.exit_code == 2 and f"holds {live.days} only" in outside.output
+    days = ["--start", str(live.days.start), "--end", str(live.days.end)]
+    result = CliRunner().invoke(main, ["investigate", live.package, *source, *days])
+    assert result.exit_code == 0, result.output
+    assert live.summary.text() in result.output
+    assert f"Peers: {live.baseline}" in result.output
+
+
 def test_a_frozen_case_needs_its_folder(tmp_path: Path) -> None:
     from workbench.errors import InvalidInputError
 

@@ -150,6 +150,12 @@ class FrozenSource(Source):
     def fetch(
         self, kinds: tuple[str, ...], query: RollupQuery, progress: Progress | None = None
     ) -> dict[str, pl.DataFrame]:
+        held = self.days
+        if query.days.start < held.start or query.days.end > held.end:
+            raise InvalidInputError(
+                f"the case of {self.package} holds {held} only, not {query.days}: "
+                f"use --start {held.start} --end {held.end}"
+            )
         out = {}
         for kind in kinds:
             rows = self.frame(kind).filter(
