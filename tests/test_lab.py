@@ -12,6 +12,7 @@ driver notices what it must: a failing cell, and a chart that wants a CDN.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import nbformat
 import pytest
 
 from .browser_support import ARTIFACTS, chromium
+from .conftest import ROOT, SMALL
 from .lab_support import Lab, jupyter_lab, open_lab, run_notebook, shot
 
 pytestmark = pytest.mark.browser
@@ -55,6 +57,10 @@ alt.JupyterChart(alt.Chart(pl.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_point(
                  .encode(x="x:Q", y="y:Q"))"""
 
 
+#: The analyst's exploration notebook (the public API on the demo data).
+EXPLORE = ROOT / "notebooks" / "explore.ipynb"
+
+
 def write_notebook(path: Path, *sources: str) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
@@ -73,16 +79,21 @@ def _jupyter_dirs() -> dict[str, float | None]:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, small_demo_dir: Path) -> Iterator[Lab]:
     before = _jupyter_dirs()
     root = tmp_path_factory.mktemp("lab-root")
     workdir = tmp_path_factory.mktemp("lab")
     write_notebook(root / "charts.ipynb", SETUP, LINE, BARS, UPDATE)
     write_notebook(root / "failing.ipynb", SETUP, LINE, "1 / 0", BARS)
     write_notebook(root / "online.ipynb", ONLINE)
+    shutil.copy(EXPLORE, root / "explore.ipynb")
     env = {
         "WORKBENCH_CACHE_DIR": str(workdir / "cache"),
-        "WORKBENCH_DATA_DIR": str(workdir / "data"),
+        # "demo" is the session's small demo (explore.ipynb investigates it)
+        "WORKBENCH_DATA_DIR": str(small_demo_dir.parent),
+        "WORKBENCH_DEMO_SEED": str(SMALL.seed),
+        "WORKBENCH_DEMO_PACKAGES": str(SMALL.packages),
+        "WORKBENCH_DEMO_DAYS": str(SMALL.days),
     }
     with jupyter_lab(root, workdir, env) as running:
         yield running
@@ -123,6 +134,25 @@ def test_notebook_charts_draw_offline_in_lab(lab: Lab, browser: Any) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "lab-timings.json").write_text(json.dumps(timings, indent=1))
     print("JupyterLab timings (s):", {k: round(v, 1) for k, v in timings.items()})
+
+
+def test_the_explore_notebook_draws_its_charts_offline_in_lab(lab: Lab, browser: Any) -> None:
+    """``notebooks/explore.ipynb`` as an analyst runs it: every cell, on the public API, in
+    Lab with nothing but 127.0.0.1 reachable; its two charts (map, timeline) draw."""
+    run = run_notebook(
+        browser, lab, "explore.ipynb", charts=2, screenshot="lab-explore", timeout=480
+    )
+    page = run.page
+    assert run.all_ok and run.output_errors == [], run.output_errors
+    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+    assert any("Suspicion high" in text for text in outputs), outputs[:4]
+    # the world map drew its countries, the timeline its line
+    assert page.locator(".jp-OutputArea-output .mark-shape path").count() > 100
+    assert page.locator(".jp-OutputArea-output .mark-line path").count() >= 1
+    page.close()
+    assert run.external == [], run.external
+    assert run.page_errors == [], run.page_errors
+    print("explore.ipynb in Lab (s):", {k: round(v, 1) for k, v in run.timings.items()})
 
 
 def test_lab_itself_loads_nothing_from_the_internet(lab: Lab, browser: Any) -> None:

@@ -4,6 +4,7 @@ The public face, for a notebook or a script::
 
     import workbench as wb
 
+    wb.notebook_charts()                       # charts draw with no network (notebooks)
     source = wb.open_source("demo")            # or "clickpy", "bigquery", a Parquet path
     inv = wb.investigate("harbor-cli", source=source, days=90)
     inv.summary.text()                         # suspicion, in plain words
@@ -12,13 +13,22 @@ The public face, for a notebook or a script::
     inv.chart("geography")                     # any chart (Altair, draws offline)
     wb.scan(source, packages=["a", "b"])       # several packages ranked
     wb.screen(source, days=30)                 # every package of the population ranked
+    wb.publish(inv, "case/")                   # a case colleagues open offline (Voilà)
 
 Everything is cached day by day; a paying source prices every query and asks first.
 """
 
 from __future__ import annotations
 
-from workbench.api import investigate, open_source, scan, screen
+from workbench.api import investigate, notebook_charts, open_source, publish, scan, screen
 
 __version__ = "0.2.0"
-__all__ = ["__version__", "investigate", "open_source", "scan", "screen"]
+__all__ = [
+    "__version__",
+    "investigate",
+    "notebook_charts",
+    "open_source",
+    "publish",
+    "scan",
+    "screen",
+]

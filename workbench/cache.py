@@ -41,7 +41,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -166,22 +166,12 @@ class Cache:
         if span is not None:
             meta["span"] = [span[0], str(span[1]), str(span[2])]
         table = table.replace_schema_metadata({_META_KEY: json.dumps(meta, default=str).encode()})
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f"{_TMP_PREFIX}{key[:16]}-", suffix=_SUFFIX, dir=self.root
+        size = atomic_write(
+            self.path(key),
+            lambda handle: pq.write_table(
+                table, handle, compression="zstd", row_group_size=_ROW_GROUP
+            ),
         )
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                pq.write_table(table, handle, compression="zstd", row_group_size=_ROW_GROUP)
-                handle.flush()
-                os.fsync(handle.fileno())
-                size = os.fstat(handle.fileno()).st_size
-            os.replace(tmp, self.path(key))
-        except BaseException:
-            with contextlib.suppress(OSError):
-                Path(tmp).unlink()
-            raise
-        _fsync_dir(self.root)
         created = dt.datetime.fromisoformat(str(meta["created"]))
         description = dict(description)
         days = (span[1], span[2]) if span is not None else None
@@ -349,6 +339,27 @@ class Cache:
             _discard(entry.path)
             removed += 1
         return removed
+
+
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> int:
+    """Write ``path`` atomically: ``write`` fills a temporary file in the same directory,
+    which is fsynced and ``os.replace``-d into place (readers see the old or the new file,
+    never a part); on any failure the temporary file is removed. Returns the size written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_TMP_PREFIX}{path.name[:16]}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+            size = os.fstat(handle.fileno()).st_size
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
+    _fsync_dir(path.parent)
+    return size
 
 
 def _snapshot(path: Path) -> tuple[bytes, os.stat_result] | None:

@@ -653,11 +653,67 @@ def report(
         click.echo(f"wrote {out} ({len(document) / 1024:.0f} KiB): {inv.summary.text()}")
 
 
+@main.command()
+@click.argument("package")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The folder to write the case into (new, empty, or a previous case: replaced).",
+)
+@package_options
+def publish(
+    package: str,
+    out: Path,
+    spec: str,
+    start: str | None,
+    end: str | None,
+    days: int,
+    yes: bool,
+    max_bytes: int | None,
+    quiet: bool,
+) -> None:
+    """Publish PACKAGE's case: a folder with the case app, its frozen data, your notes,
+    provenance and pinned requirements ('workbench serve DIR' opens it, offline)."""
+    from workbench import notes as nt
+    from workbench.publish import check_destination, write_case
+
+    progress = Spinner(not quiet, "publishing")
+    with _errors(progress):
+        check_destination(out)  # before anything is fetched
+        inv = _investigate(package, spec, start, end, days, yes, max_bytes, progress)
+        saved = nt.store_for(Cache(), inv.source.identity, inv.package, inv.source.describe())
+        progress("freezing the case")
+        case = write_case(inv.with_notes(saved.load()), out)
+        progress.close()
+        click.echo(
+            f"wrote {case.path} ({len(case.files)} files, {case.size / 1024:.0f} KiB, "
+            f"{case.seconds:.1f} s): serve it with 'workbench serve {out}'"
+        )
+
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
+def _case_notebook(notebook: str | None) -> Path | None:
+    """The notebook of the published case in the folder ``notebook`` (``None``: not a folder)."""
+    from workbench.sources.frozen import NOTEBOOK, notebook_is_ours, read_provenance
+
+    if notebook is None or not Path(notebook).is_dir():
+        return None
+    folder = Path(notebook).resolve()
+    if read_provenance(folder) is None or not (folder / NOTEBOOK).is_file():
+        raise InvalidInputError(f"{notebook} is not a published case ('workbench publish')")
+    if not notebook_is_ours(folder):
+        raise InvalidInputError(
+            f"the case notebook in {notebook} runs other code than 'workbench publish' wrote: "
+            "not served (publish the case again)"
+        )
+    return folder / NOTEBOOK
+
+
 @main.command()
-@click.argument("notebook", required=False)
+@click.argument("notebook", required=False)  # an app's notebook, or a published case's folder
 @click.option("--port", type=click.IntRange(1024, 65535), default=8866, show_default=True)
 @click.option(
     "--host",
@@ -706,7 +762,8 @@ def serve(
 
     with _errors():
         available = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
-        if notebook is not None and notebook not in available:
+        case = _case_notebook(notebook)  # a published case's folder
+        if case is None and notebook is not None and notebook not in available:
             raise InvalidInputError(f"no app {notebook!r}; available: {', '.join(available)}")
         loopback = access.is_loopback(host)
         generated = False
@@ -720,10 +777,11 @@ def serve(
                 "web sites out (DNS rebinding)"
             )
         names = [access.check_host_name(name) for name in allow_hosts]
-        target = NOTEBOOKS if notebook is None else NOTEBOOKS / notebook
-        bar = Spinner(True, "preparing the demo data")
-        DemoSource().prepare(bar)
-        bar.close()
+        target = case or (NOTEBOOKS if notebook is None else NOTEBOOKS / notebook)
+        if case is None:  # a case holds its own data
+            bar = Spinner(True, "preparing the demo data")
+            DemoSource().prepare(bar)
+            bar.close()
         args = [
             sys.executable,
             "-P",  # not the current directory on sys.path: a voila.py there would be imported

@@ -16,7 +16,7 @@ findings describe the package as a whole, against the population's peers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -28,7 +28,9 @@ from workbench import breakdowns as b
 from workbench import charts, data
 from workbench.analysis import Analysis, analyze
 from workbench.cache import Cache
+from workbench.charts.notes import with_notes
 from workbench.errors import InvalidInputError
+from workbench.notes import Note, ordered
 from workbench.population.baseline import Baseline
 from workbench.query import DayRange, RollupQuery
 from workbench.signals.findings import Finding
@@ -92,6 +94,8 @@ class Investigation:
     cache: Cache
     filters: b.Filters = field(default_factory=b.Filters)
     other: Investigation | None = None
+    #: The analyst's notes (dated annotations), drawn on the timeline and in the report.
+    notes: tuple[Note, ...] = ()
 
     # -- what the signals say --------------------------------------------------------------
     @property
@@ -152,6 +156,10 @@ class Investigation:
             progress=progress,
         )
         return replace(self, other=peer)
+
+    def with_notes(self, notes: Iterable[Note]) -> Investigation:
+        """The same investigation carrying ``notes`` (in order of their days)."""
+        return replace(self, notes=ordered(notes))
 
     def options(self, dimension: str, limit: int = 40) -> list[str | None]:
         """The values of a drill-down dimension, most downloaded first."""
@@ -277,11 +285,14 @@ class _Cut:
                 )
                 daily = pl.concat([daily, theirs.select(daily.columns)])
             drilled = "" if not self.filters.active else f" — {self.filters.describe()}"
-            return charts.volume_timeline(
-                daily,
-                findings=inv.findings,
-                releases=inv.releases,
-                title=f"Downloads per day{drilled}",
+            return with_notes(
+                charts.volume_timeline(
+                    daily,
+                    findings=inv.findings,
+                    releases=inv.releases,
+                    title=f"Downloads per day{drilled}",
+                ),
+                inv.notes,
             )
         if name == "clients":
             clients = self.frame("busiest_client")

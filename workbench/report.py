@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from workbench import __version__, charts
 from workbench.investigation import Chart, Investigation
+from workbench.notes import Note
 from workbench.signals.findings import Finding
 
 CAVEATS = (
@@ -87,9 +89,16 @@ def _finding_html(f: Finding) -> str:
     )
 
 
+def notes_html(dated: Sequence[Note], text: str = "") -> str:
+    """The analyst's notes as HTML (every character of theirs escaped)."""
+    items = "".join(f"<li><b>{_esc(n.when())}</b> — {_esc(n.text)}</li>" for n in dated)
+    free = f"<p>{_esc(text)}</p>" if text else ""
+    return (f"<ul class='notes'>{items}</ul>" if items else "") + free
+
+
 def build(inv: Investigation, *, now: dt.datetime | None = None, notes: str = "") -> str:
-    """The case file of the investigated package as one HTML document (``notes``: the
-    analyst's own notes, HTML-escaped, printed after the findings)."""
+    """The case file of the investigated package as one HTML document: the investigation's
+    dated notes (and ``notes``, free text), HTML-escaped, are printed after the findings."""
     analysis, project, summary = inv.analysis, inv.package, inv.summary
     now = now or dt.datetime.now(dt.UTC)
     findings = inv.findings
@@ -112,8 +121,8 @@ def build(inv: Investigation, *, now: dt.datetime | None = None, notes: str = ""
         "<h2>Findings</h2>"
         + ("".join(_finding_html(f) for f in shown) or "<p>No signal fired.</p>"),
     ]
-    if notes:
-        parts.append(f"<h2>Analyst's notes</h2>{notes}")
+    if inv.notes or notes:
+        parts.append(f"<h2>Analyst's notes</h2>{notes_html(inv.notes, notes)}")
     parts.append("<h2>Evidence</h2>")
     for section in evidence(inv):
         parts.append(

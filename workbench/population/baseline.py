@@ -20,6 +20,7 @@ from workbench.population import peers as peer_stats
 from workbench.population.peers import Peers
 from workbench.query import DayRange
 from workbench.sources.base import Progress, Source
+from workbench.sources.frozen import FrozenSource
 
 #: The days of population a baseline is built from: the last four weeks of a range.
 WINDOW = 28
@@ -51,6 +52,8 @@ def load(
 ) -> Baseline:
     """The peers for ``days`` (its last :data:`WINDOW` days of population): of ``tier``, or
     of the richest tier whose days are all held, or of the source's default tier."""
+    if isinstance(source, FrozenSource):  # a published case: the peers it was judged against
+        return Baseline(source.peers, source.peers_note)
     cache = cache or Cache()
     tiers = source.population_tiers()
     if not tiers:

@@ -2,7 +2,7 @@
 
 ``demo`` (the default), ``demo:SEED``, ``bigquery`` or ``bigquery:BILLING_PROJECT``,
 ``clickpy`` (ClickHouse's public ClickPy; ``WORKBENCH_CLICKPY_URL`` points it at a mirror or a
-test double), or a path / glob of Parquet files.
+test double), ``case:DIR`` (a published case's frozen data), or a path / glob of Parquet files.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from workbench.sources.base import Source
 from workbench.sources.bigquery import BigQuerySource, Confirm
 from workbench.sources.clickpy import ClickPySource
 from workbench.sources.demo import DemoSource
+from workbench.sources.frozen import FrozenSource
 from workbench.sources.local import ParquetSource
 
 #: A Google Cloud project id (optionally domain-scoped, ``example.com:my-project``).
@@ -56,6 +57,8 @@ def open_source(
                 "another endpoint"
             )
         return ClickPySource()
+    if kind == "case":  # a published case's folder (workbench publish)
+        return FrozenSource(arg.strip() or ".")
     if kind == "parquet":
         text = arg.strip()
     if not text:

@@ -16,7 +16,7 @@ import ipywidgets as w
 import polars as pl
 
 from workbench import breakdowns as b
-from workbench import charts, data
+from workbench import charts, data, notes
 from workbench.analysis import Analysis
 from workbench.cache import Cache
 from workbench.errors import InvalidInputError, NoMatchError
@@ -24,6 +24,7 @@ from workbench.investigation import Chart, Investigation, investigate
 from workbench.names import normalize
 from workbench.sources import open_source
 from workbench.sources.base import CostEstimate, Source
+from workbench.sources.frozen import FrozenSource
 from workbench.views.common import (
     default_range,
     esc,
@@ -32,6 +33,7 @@ from workbench.views.common import (
     options,
     shown_errors,
 )
+from workbench.views.notes import NotesPanel
 
 DIMENSIONS = {
     "version": "Version",
@@ -125,6 +127,8 @@ class InvestigateApp:
         self.tabs = w.Tab()
         self._stale: set[str] = set()
         self._building = False
+        self.notes_box = w.VBox()  # the analyst's notes panel, made for each loaded package
+        self.notes_panel: NotesPanel | None = None
 
         for widget in (self.package, self.start, self.end):
             widget.observe(self._on_query_change, names="value")
@@ -162,6 +166,7 @@ class InvestigateApp:
                 self.findings,
                 drill,
                 self.tabs,
+                self.notes_box,
             ]
         )
         self.load()
@@ -236,7 +241,7 @@ class InvestigateApp:
                 cache=self.cache,
                 progress=lambda text: self._step(2, text[:1].upper() + text[1:] + "…"),
             )
-            self.inv = inv
+            self.inv = self._with_notes(inv)
             self.analysis = inv.analysis
             self._step(3, "Drawing…")
             self._load_compare()
@@ -385,3 +390,20 @@ class InvestigateApp:
         self.tabs.children = [w.Box([chart]) for chart in self.charts.values()]
         for i, tab in enumerate(self.charts):
             self.tabs.set_title(i, tab)
+
+    # -- the analyst's notes ------------------------------------------------------------
+    def _with_notes(self, inv: Investigation) -> Investigation:
+        """Show the notes panel of ``inv``'s package; ``inv`` carrying its saved notes."""
+        store = notes.store_for(
+            self.cache, self.source.identity, inv.package, self.source.describe()
+        )
+        if isinstance(self.source, FrozenSource):  # a published case: its own, read-only
+            store = self.source.notes_file()
+        self.notes_panel = NotesPanel(store, inv.days, on_change=self._on_notes)
+        self.notes_box.children = [self.notes_panel.container]
+        return inv.with_notes(self.notes_panel.notes)
+
+    def _on_notes(self, changed: tuple[notes.Note, ...]) -> None:
+        if self.inv is not None:
+            self.inv = self.inv.with_notes(changed)
+            self.redraw()
