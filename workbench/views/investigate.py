@@ -412,13 +412,20 @@ class InvestigateApp:
         the marks) changes nothing."""
         with shown_errors(self.status):
             value = change["new"].value
+            if not value:
+                return
             if isinstance(value, dict):  # an interval: {"date": [first, last]}
                 if "date" in value:
                     self._pick_span(value["date"])
-                return
-            picked = [(k, v) for point in value for k, v in point.items() if k in DIMENSIONS]
-            if picked:
-                self._pick_value(*picked[-1])
+            else:
+                picked = [(k, v) for point in value for k, v in point.items() if k in DIMENSIONS]
+                if picked:
+                    self._pick_value(*picked[-1])
+            # the clicked chart redraws (and drops its selection) even if the page's tab
+            # change has not reached the kernel yet
+            clicked = [t for t, c in self.charts.items() if c.selections is change["owner"]]
+            if clicked and clicked[0] in self._stale:
+                self._refresh(clicked[0])
 
     def _pick_value(self, dim: str, value: Any) -> None:
         dropdown = self.filters[dim]
