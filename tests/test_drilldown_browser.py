@@ -111,13 +111,13 @@ def test_a_click_on_a_bar_and_a_brush_drive_the_filter_bar(server: str, browser:
     assert plot is not None
     y = plot["y"] + plot["height"] / 2
     x1, x2 = plot["x"] + plot["width"] * 0.3, plot["x"] + plot["width"] * 0.6
-    before = page.evaluate(VISIBLE_SVG)
     page.mouse.move(x1, y)
     page.mouse.down()
     page.mouse.move((x1 + x2) / 2, y, steps=5)
     page.mouse.move(x2, y, steps=5)
     page.mouse.up()
     brushed = time.monotonic()
+    before = page.evaluate(VISIBLE_SVG)  # with the brush drawn: only a redraw changes it now
     page.wait_for_function(
         "() => { const f = document.querySelector('.wb-filters');"
         " return f && f.textContent.includes('from '); }",
