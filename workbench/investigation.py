@@ -188,18 +188,23 @@ class Investigation:
         cut = _Cut(self, self._filters(filters))
         return {name: cut.frame(name) for name in _TAB_FRAMES}
 
-    def chart(self, name: str, **filters: Any) -> Chart:
+    def chart(self, name: str, *, select: bool = False, **filters: Any) -> Chart:
         """The chart ``name`` (see :data:`CHARTS`), beside the compared package when there is
-        one; pure: builds a chart, changes nothing."""
+        one; pure: builds a chart, changes nothing.
+
+        With ``select``, the chart carries Altair selections for drill-down (read them from
+        ``alt.JupyterChart(chart).selections``): a click on a country, a version, an installer,
+        a python or OS bar or a legend entry gives ``[{dimension: value}]``, and a brush on the
+        volume timeline ``{"date": [first, last]}``. The compared package's half has none."""
         if name not in CHARTS:
             raise InvalidInputError(f"no chart {name!r}; choose one of {', '.join(CHARTS)}")
         chosen = self._filters(filters)
         b.require_match(self.rows.lazy(), chosen)
-        mine = _Cut(self, chosen).chart(name)
+        mine = _Cut(self, chosen).chart(name, select=select)
         if self.other is None:
             return mine
         if name == "volume":
-            return _Cut(self, chosen, other=self.other).chart("volume")
+            return _Cut(self, chosen, other=self.other).chart("volume", select=select)
         try:
             theirs = _Cut(self.other, chosen).chart(name)
         except InvalidInputError:  # the drill-down keeps nothing of the other package
@@ -271,7 +276,7 @@ class _Cut:
             rows = rows.filter(pl.col("date") <= self.filters.end)
         return rows
 
-    def chart(self, name: str) -> Chart:
+    def chart(self, name: str, *, select: bool = False) -> Chart:
         inv = self.inv
         label = inv.package
         if name == "volume":
@@ -291,6 +296,7 @@ class _Cut:
                     findings=inv.findings,
                     releases=inv.releases,
                     title=f"Downloads per day{drilled}",
+                    select=select,
                 ),
                 inv.notes,
             )
@@ -306,12 +312,16 @@ class _Cut:
         if name == "installers":
             return alt.vconcat(
                 charts.stacked_share(
-                    self.frame("installers"), "installer", title=f"Installers: {label}"
+                    self.frame("installers"),
+                    "installer",
+                    title=f"Installers: {label}",
+                    select=select,
                 ),
                 charts.share_bar(
                     self.collected.select("installer", "downloads"),
                     "installer",
                     title=f"Installer share: {label}",
+                    select=select,
                 ),
             )
         if name == "versions":
@@ -323,22 +333,27 @@ class _Cut:
                 top=7,
                 normalize=True,
                 highlight=latest[0] if latest else None,
+                select=select,
             )
         if name == "geography":
             countries = self.frame("countries")
             return alt.hconcat(
-                charts.world_map(countries, title=f"Downloads by country: {label}"),
-                charts.country_bar(countries),
+                charts.world_map(countries, title=f"Downloads by country: {label}", select=select),
+                charts.country_bar(countries, select=select),
             )
         if name == "python_os":
             return alt.hconcat(
                 charts.share_bar(
-                    self.collected.select("python", "downloads"), "python", title=f"Python: {label}"
+                    self.collected.select("python", "downloads"),
+                    "python",
+                    title=f"Python: {label}",
+                    select=select,
                 ),
                 charts.share_bar(
                     self.collected.select("system", "downloads"),
                     "system",
                     title="Operating system",
+                    select=select,
                 ),
             )
         if name == "ci":

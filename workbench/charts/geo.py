@@ -12,7 +12,7 @@ import altair as alt
 import polars as pl
 import pycountry
 
-from workbench.charts.mix import share_bar
+from workbench.charts.mix import clickable, pick, share_bar
 from workbench.charts.theme import SHARE
 
 
@@ -55,14 +55,19 @@ def _geometry() -> alt.Data:
     return alt.Data(values=text, format=topo)  # type: ignore[no-untyped-call]
 
 
-def world_map(frame: pl.DataFrame, *, title: str = "Downloads by country") -> alt.LayerChart:
+def world_map(
+    frame: pl.DataFrame, *, title: str = "Downloads by country", select: bool = False
+) -> alt.LayerChart:
+    """Share of downloads per country on a world map. With ``select``, a click on a country
+    with downloads selects it (selection ``pick("country", "map")``: ``[{"country": "CN"}]``,
+    ISO alpha-2 as in the data)."""
     shares = country_shares(frame).drop_nulls("id")
     geometry = _geometry()
-    rows = shares.select("id", "name", "downloads", "share").to_dicts()
+    rows = shares.select("id", "country", "name", "downloads", "share").to_dicts()
     lookup = alt.LookupData(
         data=alt.Data(values=rows),  # type: ignore[no-untyped-call]
         key="id",
-        fields=["name", "downloads", "share"],
+        fields=["country", "name", "downloads", "share"],
     )
     land = alt.Chart(geometry).mark_geoshape(fill="#F1F3F4", stroke="white", strokeWidth=0.4)
     filled = (
@@ -84,11 +89,19 @@ def world_map(frame: pl.DataFrame, *, title: str = "Downloads by country") -> al
             ],
         )
     )
+    if select:
+        filled = clickable(
+            filled, alt.selection_point(fields=["country"], name=pick("country", "map"))
+        )
     layered = alt.layer(land, filled).project("equalEarth")
     return cast(alt.LayerChart, layered.properties(width=560, height=300, title=title))
 
 
-def country_bar(frame: pl.DataFrame, *, top: int = 10) -> alt.Chart:
+def country_bar(frame: pl.DataFrame, *, top: int = 10, select: bool = False) -> alt.Chart:
     return share_bar(
-        frame.select("country", "downloads"), "country", title="Top countries", top=top
+        frame.select("country", "downloads"),
+        "country",
+        title="Top countries",
+        top=top,
+        select=select,
     )

@@ -14,6 +14,21 @@ from workbench.charts.theme import COUNT, DATE, MUTED, PALETTE, SHARE, WIDTH
 OTHER = "(other)"
 
 
+def pick(by: str, kind: str) -> str:
+    """The name of the point selection a builder adds on ``by`` with ``select=True`` (one
+    name per builder kind, so two builders on one field can share a spec)."""
+    return f"{by}_{kind}"
+
+
+def clickable(chart: alt.Chart, selection: alt.Parameter) -> alt.Chart:
+    """``chart`` with ``selection`` added and a pointer cursor over its marks (a copy)."""
+    picked = chart.add_params(selection)
+    mark = picked.mark
+    spec = mark.to_dict() if isinstance(mark, alt.MarkDef) else {"type": mark}
+    picked.mark = alt.MarkDef(**{**spec, "cursor": "pointer"})
+    return picked
+
+
 def fold_top(
     frame: pl.DataFrame, by: str, *, top: int = 6, value: str = "downloads"
 ) -> pl.DataFrame:
@@ -59,8 +74,11 @@ def stacked_share(
     top: int = 6,
     normalize: bool = False,
     highlight: str | None = None,
+    select: bool = False,
 ) -> alt.Chart:
-    """Stacked area of downloads per value of ``by`` over time (``date, <by>, downloads``)."""
+    """Stacked area of downloads per value of ``by`` over time (``date, <by>, downloads``).
+    With ``select``, a click on an area or its legend entry selects that value (selection
+    ``pick(by, "series")``: ``[{by: value}]``)."""
     folded, period = _per_period(fold_top(frame.select("date", by, "downloads"), by, top=top))
     order = (
         folded.group_by(by)
@@ -103,6 +121,10 @@ def stacked_share(
                 alt.value(0.55),
             )
         )
+    if select:
+        chart = clickable(
+            chart, alt.selection_point(fields=[by], bind="legend", name=pick(by, "series"))
+        )
     subtitle = f"per {period}" + (
         f"; latest release {highlight} in full colour" if highlight else ""
     )
@@ -112,8 +134,11 @@ def stacked_share(
     )
 
 
-def share_bar(frame: pl.DataFrame, by: str, *, title: str, top: int = 8) -> alt.Chart:
-    """Horizontal bars of each value's share of downloads (``<by>, downloads``)."""
+def share_bar(
+    frame: pl.DataFrame, by: str, *, title: str, top: int = 8, select: bool = False
+) -> alt.Chart:
+    """Horizontal bars of each value's share of downloads (``<by>, downloads``). With
+    ``select``, a click on a bar selects its value (selection ``pick(by, "bar")``)."""
     folded = fold_top(frame.select(by, "downloads"), by, top=top)
     total = max(int(folded["downloads"].sum()), 1)
     folded = folded.with_columns(share=pl.col("downloads") / total).sort(
@@ -134,4 +159,6 @@ def share_bar(frame: pl.DataFrame, by: str, *, title: str, top: int = 8) -> alt.
         )
         .properties(width=280, height=alt.Step(18), title=title)
     )
+    if select:
+        chart = clickable(chart, alt.selection_point(fields=[by], name=pick(by, "bar")))
     return cast(alt.Chart, chart)

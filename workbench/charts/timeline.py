@@ -13,6 +13,8 @@ from workbench.charts.theme import ALERT, CALM, COUNT, DATE, MUTED, SHARE, WIDTH
 from workbench.signals.findings import Finding
 
 MAX_RELEASE_LABELS = 12
+#: The name of the timeline's brush (``select=True``): an interval on x, read as a day span.
+SPAN_BRUSH = "days_brush"
 
 
 def _events(findings: Sequence[Finding]) -> pl.DataFrame:
@@ -56,9 +58,11 @@ def volume_timeline(
     releases: pl.DataFrame | None = None,
     title: str = "Downloads per day",
     subtitle: str = "A lower bound: mirrors and caching proxies are not logged.",
+    select: bool = False,
 ) -> alt.LayerChart:
     """Daily downloads per project (``date, project, downloads``; several projects overlay
-    as a comparison), surges and drops shaded, releases as labelled rules."""
+    as a comparison), surges and drops shaded, releases as labelled rules. With ``select``,
+    the line can be brushed along x (selection :data:`SPAN_BRUSH`: ``{"date": [lo, hi]}``)."""
     projects = daily["project"].unique().sort().to_list()
     color = (
         alt.Color("project:N", title=None, legend=alt.Legend(orient="top"))
@@ -79,6 +83,8 @@ def volume_timeline(
             ],
         )
     )
+    if select:
+        line = line.add_params(alt.selection_interval(encodings=["x"], name=SPAN_BRUSH))
     layers: list[alt.Chart] = []
     events = _events(findings)
     if events.height:

@@ -2,8 +2,11 @@
 
 Drill-down is a filter bar (version, installer, country, python, OS, CI flag, date span):
 changing any filter recomputes every breakdown from the cached rollup and redraws the
-charts in place (``alt.JupyterChart`` offline), no refetch. The findings panel describes the
-package as a whole; the charts follow the filters, and the filter bar says which apply.
+charts in place (``alt.JupyterChart`` offline), no refetch. The charts drive the same
+filter bar: a click on a country, a bar or a legend entry, or a brush on the timeline,
+arrives as an Altair selection on the chart's widget and sets the matching filter. The
+findings panel describes the package as a whole; the charts follow the filters, and the
+filter bar says which apply.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from workbench import breakdowns as b
 from workbench import charts, data, notes
 from workbench.analysis import Analysis
 from workbench.cache import Cache
+from workbench.charts.mix import OTHER
 from workbench.errors import InvalidInputError, NoMatchError
 from workbench.investigation import Chart, Investigation, investigate
 from workbench.names import normalize
@@ -54,6 +58,8 @@ TAB_CHARTS = {
 }
 TABS = tuple(TAB_CHARTS)
 MAX_OPTIONS = 40
+#: How the brushable chart reports its selection: after the brush has rested 300 ms.
+PICK_WAIT: dict[str, dict[str, Any]] = {"Volume": {"debounce_wait": 300, "max_wait": False}}
 #: SVG output: crisp, accessible (text in the DOM), and printable from the browser.
 EMBED = {"renderer": "svg", "actions": False}
 
@@ -331,7 +337,9 @@ class InvestigateApp:
         assert self.inv is not None
         inv = self.inv.drill(self.current_filters())
         return {
-            tab: inv.chart(name) for tab, name in TAB_CHARTS.items() if only is None or tab in only
+            tab: inv.chart(name, select=True)
+            for tab, name in TAB_CHARTS.items()
+            if only is None or tab in only
         }
 
     def redraw(self) -> None:
@@ -372,6 +380,7 @@ class InvestigateApp:
         built = self.build_charts(only={tab})
         if tab in built:
             self.charts[tab].chart = built[tab]
+            self._watch(self.charts[tab])
         self._stale.discard(tab)
 
     def _on_tab_change(self, change: dict[str, Any]) -> None:
@@ -385,8 +394,12 @@ class InvestigateApp:
         built = self.build_charts()
         self._stale = set()
         self.charts = {
-            tab: alt.JupyterChart(chart, embed_options=EMBED) for tab, chart in built.items()
+            # a brush reports once it rests (not on every move, which would redraw mid-drag)
+            tab: alt.JupyterChart(chart, embed_options=EMBED, **PICK_WAIT.get(tab, {}))
+            for tab, chart in built.items()
         }
+        for chart in self.charts.values():
+            self._watch(chart)
         self.tabs.children = [w.Box([chart]) for chart in self.charts.values()]
         for i, tab in enumerate(self.charts):
             self.tabs.set_title(i, tab)
@@ -407,3 +420,78 @@ class InvestigateApp:
         if self.inv is not None:
             self.inv = self.inv.with_notes(changed)
             self.redraw()
+
+    # -- drill-down from the charts ------------------------------------------------------
+    def _watch(self, chart: alt.JupyterChart) -> None:
+        """Follow the selections of ``chart`` (a new chart spec brings new selection traits)."""
+        names = list(chart.selections.trait_names())
+        if names:
+            chart.selections.observe(self._on_pick, names=names)
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        """A click or brush on a chart: set the matching filter, which redraws every chart
+        (and so clears the selection). An empty selection (a redrawn chart, a click beside
+        the marks) changes nothing."""
+        with shown_errors(self.status):
+            value = change["new"].value
+            if not value:
+                return
+            if isinstance(value, dict):  # an interval: {"date": [first, last]}
+                if "date" in value:
+                    self._pick_span(value["date"])
+            else:
+                picked = [(k, v) for point in value for k, v in point.items() if k in DIMENSIONS]
+                if picked:
+                    self._pick_value(*picked[-1])
+            # the clicked chart redraws (and drops its selection) even if the page's tab
+            # change has not reached the kernel yet
+            clicked = [t for t, c in self.charts.items() if c.selections is change["owner"]]
+            if clicked and clicked[0] in self._stale:
+                self._refresh(clicked[0])
+
+    def _pick_value(self, dim: str, value: Any) -> None:
+        dropdown = self.filters[dim]
+        choices = [v for _label, v in dropdown.options if v is not None]
+        text = str(value)
+        if text not in choices:
+            why = (
+                "it stands for several values folded together"
+                if text == OTHER
+                else f"not among the {MAX_OPTIONS} most downloaded"
+            )
+            self.status.value = message(
+                f"{DIMENSIONS[dim]} {text!r} cannot be picked as a filter ({why}); "
+                "pick another value in the chart or the filter bar.",
+                kind="info",
+            )
+            return
+        self.status.value = message(
+            f"Drill-down from the chart: {DIMENSIONS[dim]} = {text}.", kind="ok"
+        )
+        dropdown.value = text
+
+    def _pick_span(self, bounds: list[Any]) -> None:
+        days = [d for _label, d in self.span.options]
+        if len(bounds) != 2 or not days:
+            return
+        lo, hi = (_day(x, up) for x, up in zip(bounds, (True, False), strict=True))
+        first, last = max(lo, days[0]), min(hi, days[-1])
+        if first > last:  # a brush between two days: the nearer day
+            first = last = min(max(lo, days[0]), days[-1])
+        self.status.value = message(f"Drill-down from the timeline: {first} to {last}.", kind="ok")
+        self.span.value = (first, last)
+
+
+def _day(value: Any, up: bool) -> dt.date:
+    """A brush bound as a day: epoch milliseconds or ISO text (days are UTC midnights in the
+    chart); the lower bound rounds up to the next day drawn, the upper bound down."""
+    if isinstance(value, int | float):
+        moment = dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+    else:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        moment = moment.astimezone(dt.UTC)
+    day = moment.date()
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    return day + dt.timedelta(days=1) if up and moment > midnight else day
