@@ -24,14 +24,19 @@ from workbench.investigation import Chart, Investigation, investigate
 from workbench.names import normalize
 from workbench.sources import open_source
 from workbench.sources.base import CostEstimate, Source
+from workbench.views import state
 from workbench.views.common import (
     default_range,
     esc,
     findings_html,
     message,
     options,
+    picked_days,
     shown_errors,
 )
+from workbench.views.page import PageAddress
+from workbench.views.request import ViewRequest, compare_of, merged
+from workbench.views.start import StartPanel
 
 DIMENSIONS = {
     "version": "Version",
@@ -66,7 +71,13 @@ class InvestigateApp:
         days: int = 90,
         compare: str | None = None,
         cache: Cache | None = None,
+        *,
+        request: ViewRequest | None = None,
+        page: bool = False,
     ) -> None:
+        """``request``: the view to open (a link's, see :mod:`workbench.views.request`) over
+        the parameters; ``page``: read it from the page's address (in Voilà) and keep a
+        "link to this view" and the address bar on what is shown."""
         charts.enable_offline()
         self.cache = cache or Cache()
         self._approved: str | None = None
@@ -78,7 +89,7 @@ class InvestigateApp:
         names = data.project_names(self.source, self.cache)
         first, last = default_range(self.source, days)
         self.package = w.Combobox(
-            value=package or (names[0] if names else ""),
+            value=package or "",
             options=names[:5000],
             placeholder="package name",
             description="Package",
@@ -125,6 +136,12 @@ class InvestigateApp:
         self.tabs = w.Tab()
         self._stale: set[str] = set()
         self._building = False
+        self._applying = False
+        self._pending: ViewRequest | None = None
+        self.notice = w.HTML()
+        self.link = w.HTML()
+        self.address = PageAddress() if page else None
+        self.start_panel = StartPanel(self._open_package)
 
         for widget in (self.package, self.start, self.end):
             widget.observe(self._on_query_change, names="value")
@@ -136,7 +153,7 @@ class InvestigateApp:
         self.run.on_click(lambda _b: self._approve_and_load())
 
         controls = w.HBox([self.package, self.start, self.end, self.compare])
-        drill = w.VBox(
+        drill = self.drill_bar = w.VBox(
             [
                 w.HBox(list(self.filters.values())[:3]),
                 w.HBox([*list(self.filters.values())[3:], self.ci]),
@@ -158,13 +175,18 @@ class InvestigateApp:
                 w.HBox([self.source_box, self.header]),
                 controls,
                 w.HBox([self.progress, self.run]),
+                self.notice,
                 self.status,
+                self.start_panel.container,
                 self.findings,
                 drill,
                 self.tabs,
+                self.link,
+                *([self.address] if self.address is not None else []),
             ]
         )
-        self.load()
+        given = ViewRequest(package=package and normalize(package), compare=compare_of(compare))
+        state.open_view(self, merged(given, request) if request is not None else given)
 
     # -- loading ----------------------------------------------------------------------
     def _source_label(self) -> str:
@@ -201,9 +223,12 @@ class InvestigateApp:
         return f"{self.package.value}|{self.start.value}|{self.end.value}"
 
     def _on_query_change(self, _change: dict[str, Any]) -> None:
-        self.load()
+        if not self._applying:
+            self.load()
 
     def _on_compare_change(self, _change: dict[str, Any]) -> None:
+        if self._applying:
+            return
         with shown_errors(self.status):
             self._load_compare()
             self.redraw()
@@ -238,9 +263,13 @@ class InvestigateApp:
             )
             self.inv = inv
             self.analysis = inv.analysis
+            self.start_panel.hide()
+            self.drill_bar.layout.display = None
             self._step(3, "Drawing…")
             self._load_compare()
             self._reset_filters(name)
+            if self._pending is not None:
+                state.apply_drill(self, self._pending)
             self.findings.value = findings_html(inv.summary, inv.findings)
             self.redraw()
             self.status.value = message(
@@ -248,7 +277,28 @@ class InvestigateApp:
                 f"Peers: {inv.baseline}. {inv.provenance.summary()}",
                 kind="ok",
             )
+        self._pending = None
         self.progress.layout.visibility = "hidden"
+        state.show_link(self)
+
+    @property
+    def tab_names(self) -> tuple[str, ...]:
+        return TABS
+
+    def start_here(self) -> None:
+        """The first screen (no package given): the most suspicious packages to open."""
+        self._clear_results()
+        self.drill_bar.layout.display = "none"
+        self.status.value = ""
+        if self.start.value is None or self.end.value is None:
+            self.status.value = message("choose both a start and an end date")
+            return
+        with shown_errors(self.status):
+            days = picked_days(self.start.value, self.end.value)
+            self.start_panel.show(self.source, days, self.cache)
+
+    def _open_package(self, name: str) -> None:
+        self.package.value = name
 
     def _clear_results(self) -> None:
         self.analysis = None
@@ -313,6 +363,7 @@ class InvestigateApp:
         if not self._building:
             with shown_errors(self.status):
                 self.redraw()
+                state.show_link(self)
 
     # -- drawing ------------------------------------------------------------------------
     def breakdowns(self) -> dict[str, pl.DataFrame]:
@@ -370,6 +421,7 @@ class InvestigateApp:
         self._stale.discard(tab)
 
     def _on_tab_change(self, change: dict[str, Any]) -> None:
+        state.show_link(self)
         tabs = list(self.charts)
         index = change["new"]
         if index is not None and index < len(tabs) and tabs[index] in self._stale:
