@@ -9,6 +9,7 @@ package as a whole; the charts follow the filters, and the filter bar says which
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import altair as alt
@@ -142,6 +143,8 @@ class InvestigateApp:
         self.link = w.HTML()
         self.address = PageAddress() if page else None
         self.start_panel = StartPanel(self._open_package)
+        #: Called when what is shown changes (an app embedding this one keeps its link).
+        self.view_changed: Callable[[], None] | None = None
 
         for widget in (self.package, self.start, self.end):
             widget.observe(self._on_query_change, names="value")

@@ -117,3 +117,5 @@ def show_link(app: InvestigateApp) -> None:
     )
     if app.address is not None and page.mode() != page.NOT_VOILA:
         app.address.address = query
+    if app.view_changed is not None:
+        app.view_changed()
