@@ -102,12 +102,17 @@ def parse(
         elif value.strip():
             values[key] = value.strip()
     fields: dict[str, object] = {}
+    filters: dict[str, str] = {}
     for key, value in values.items():
         try:
-            fields.update(_field(key, value, tabs=tabs, sorts=sorts))
+            if key in FILTER_KEYS:
+                b.Filters(**{key: (value,)})  # type: ignore[arg-type]
+                filters[key] = value
+            else:
+                fields.update(_field(key, value, tabs=tabs, sorts=sorts))
         except WorkbenchError as exc:
             errors.append(f"in the link: {exc}")
-    request = ViewRequest(**fields)  # type: ignore[arg-type]
+    request = ViewRequest(**fields, filters=filters)  # type: ignore[arg-type]
     try:
         request.drill()
     except WorkbenchError as exc:
@@ -124,9 +129,6 @@ def _field(key: str, value: str, *, tabs: Sequence[str], sorts: Sequence[str]) -
     if key == "compare":
         names = [normalize(v) for v in value.split(",") if v.strip()]
         return {"compare": tuple(dict.fromkeys(names))}
-    if key in FILTER_KEYS:
-        b.Filters(**{key: (value,)})  # type: ignore[arg-type]
-        return {"filters": {key: value}}
     if key == "ci":
         if value.lower() not in CI_VALUES:
             raise InvalidInputError(f"ci must be {' or '.join(CI_VALUES)}, not {_shown(value)}")
