@@ -292,6 +292,7 @@ class InvestigateApp:
         """The first screen (no package given): the most suspicious packages to open."""
         self._clear_results()
         self.drill_bar.layout.display = "none"
+        self.tabs.layout.display = "none"
         self.status.value = ""
         if self.start.value is None or self.end.value is None:
             self.status.value = message("choose both a start and an end date")
