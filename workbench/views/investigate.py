@@ -35,6 +35,7 @@ from workbench.views.common import (
     picked_days,
     shown_errors,
 )
+from workbench.views.export import export_bar, make_file
 from workbench.views.page import PageAddress
 from workbench.views.request import ViewRequest, compare_of, merged
 from workbench.views.start import StartPanel
@@ -143,6 +144,7 @@ class InvestigateApp:
         self.link = w.HTML()
         self.address = PageAddress() if page else None
         self.start_panel = StartPanel(self._open_package)
+        self.export_bar = export_bar(self.export, self.status)
         #: Called when what is shown changes (an app embedding this one keeps its link).
         self.view_changed: Callable[[], None] | None = None
 
@@ -184,6 +186,7 @@ class InvestigateApp:
                 self.findings,
                 drill,
                 self.tabs,
+                self.export_bar,
                 self.link,
                 *([self.address] if self.address is not None else []),
             ]
@@ -268,6 +271,7 @@ class InvestigateApp:
             self.analysis = inv.analysis
             self.start_panel.hide()
             self.drill_bar.layout.display = None
+            self.export_bar.layout.display = None
             self._step(3, "Drawing…")
             self._load_compare()
             self._reset_filters(name)
@@ -293,6 +297,7 @@ class InvestigateApp:
         self._clear_results()
         self.drill_bar.layout.display = "none"
         self.tabs.layout.display = "none"
+        self.export_bar.layout.display = "none"
         self.status.value = ""
         if self.start.value is None or self.end.value is None:
             self.status.value = message("choose both a start and an end date")
@@ -300,6 +305,18 @@ class InvestigateApp:
         with shown_errors(self.status):
             days = picked_days(self.start.value, self.end.value)
             self.start_panel.show(self.source, days, self.cache)
+
+    def visible_tab(self) -> str:
+        tabs = list(self.charts)
+        return tabs[self.tabs.selected_index or 0] if tabs else TABS[0]
+
+    def export(self, kind: str) -> tuple[str, bytes]:
+        """The visible tab as a file: ``kind`` csv (its data), svg or png (its chart)."""
+        if self.inv is None:
+            raise InvalidInputError("open a package first")
+        tab = self.visible_tab()
+        inv = self.inv.drill(self.current_filters())
+        return make_file(inv, tab, self.build_charts(only={tab})[tab], kind)
 
     def _open_package(self, name: str) -> None:
         self.package.value = name
