@@ -127,3 +127,27 @@ def test_the_first_screen_lists_suspicious_packages_one_click_away(
     assert first in page.locator(".wb-ok").first.inner_text()
     page.wait_for_function(f"() => location.search.includes('package={first}')", timeout=30_000)
     page.close()
+
+
+def test_a_tab_downloads_as_csv_and_svg_offline(
+    server: str, browser: Any, small_demo_dir: Path
+) -> None:
+    name = _campaign(small_demo_dir)
+    blocked: list[str] = []
+    page = new_page(browser, blocked)
+    page.goto(f"{server}{INVESTIGATE}?package={name}&installer=pip&tab=Installers")
+    page.wait_for_selector(".wb-export .wb-export-csv", timeout=120_000)
+    page.wait_for_selector(".widget-tab-contents .vega-embed:visible svg", timeout=60_000)
+    with page.expect_download(timeout=60_000) as got:
+        page.locator(".wb-export .wb-export-csv").click()
+    download = got.value
+    assert download.suggested_filename.endswith("_installers_installer-pip.csv")
+    frame = pl.read_csv(download.path())
+    assert set(frame["installer"].drop_nulls()) == {"pip"} and frame["downloads"].sum() > 0
+    with page.expect_download(timeout=60_000) as got:
+        page.locator(".wb-export .wb-export-svg").click()
+    svg = Path(got.value.path()).read_text()
+    assert svg.lstrip().startswith("<svg") and "pip" in svg
+    shot(page, "export")
+    assert not blocked or all("127.0.0.1" not in u for u in blocked)
+    page.close()
