@@ -29,12 +29,12 @@ from workbench.views import state
 from workbench.views.common import (
     default_range,
     esc,
-    findings_html,
     message,
     options,
     picked_days,
     shown_errors,
 )
+from workbench.views.compare import findings_panel
 from workbench.views.export import export_bar, make_file
 from workbench.views.page import PageAddress
 from workbench.views.request import ViewRequest, compare_of, merged
@@ -237,11 +237,14 @@ class InvestigateApp:
             return
         with shown_errors(self.status):
             self._load_compare()
+            if self.inv is not None:
+                self.findings.value = findings_panel(self.inv)
             self.redraw()
             if self.analysis is not None:  # replace an earlier error about the comparison
                 other = (self.compare.value or "").strip()
                 what = f"compared with {other}" if other else "no comparison"
                 self.status.value = message(f"{self.project}: {what}.", kind="ok")
+            state.show_link(self)
 
     def _step(self, value: int, text: str) -> None:
         self.progress.value = value
@@ -277,7 +280,7 @@ class InvestigateApp:
             self._reset_filters(name)
             if self._pending is not None:
                 state.apply_drill(self, self._pending)
-            self.findings.value = findings_html(inv.summary, inv.findings)
+            self.findings.value = findings_panel(self.inv)
             self.redraw()
             self.status.value = message(
                 f"{inv.summary.downloads:,} downloads of {name} in {inv.days} (a lower bound). "
