@@ -489,7 +489,7 @@ def _finish(served: Served, app: App, name: str) -> None:
 
 
 def test_garbage_in_the_investigate_app(served: Served, browser: Any, packages: list[str]) -> None:
-    app = _open(served, browser, "01_investigate.ipynb", ".wb-findings")
+    app = _open(served, browser, "01_investigate.ipynb", ".wb-start-open")  # the first screen
     page = app.page
     package = page.locator("input[placeholder='package name']")
     for value in TEXT:
