@@ -259,3 +259,35 @@ def test_research_ranks_at_once_and_opens_a_link(demo: DemoSource, cache: Cache)
     reopened = ResearchApp._parse(link_of(linked))
     assert reopened.package == names[1] and reopened.sort == "name"
     assert reopened.compare == (names[0], names[2]) and reopened.tab == "Installers"
+
+
+def test_a_preheated_research_app_ranks_before_the_page_and_shows_after(
+    demo: DemoSource, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    app = ResearchApp(demo, days=70, cache=cache, page=True)
+    warmed = app.analysis
+    assert warmed is not None  # the likely scan is done before anyone asks
+    assert app.table.value == "" and "Opening" in app.status.value  # and nothing shown yet
+    assert app.address is not None
+    app.address.search = "?sort=name"
+    assert app.analysis is warmed and "wb-ranking" in app.table.value  # reused, shown
+    assert app.sort.value == "name" and "sort=name" in (app.address.address or "")
+
+
+def test_a_preheated_investigate_app_ranks_the_first_screen_before_the_page(
+    demo: DemoSource, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOILA_PREHEAT", "True")
+    app = InvestigateApp(demo, days=70, cache=cache, page=True)
+    assert app.start_panel._ranked is not None and app.start_panel.rows.children == ()
+    assert app.address is not None
+    app.address.search = ""
+    assert len(app.start_panel.rows.children) >= 3 and app.start_panel._ranked is None
+
+
+def test_a_bad_package_parameter_is_a_message_not_a_traceback(
+    demo: DemoSource, cache: Cache
+) -> None:
+    app = InvestigateApp(demo, package="../etc/passwd", days=70, cache=cache)
+    assert app.inv is None and "not a valid package name" in app.status.value

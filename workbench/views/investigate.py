@@ -191,7 +191,8 @@ class InvestigateApp:
                 *([self.address] if self.address is not None else []),
             ]
         )
-        given = ViewRequest(package=package and normalize(package), compare=compare_of(compare))
+        # the parameters as given: a bad name is checked by load(), with its message
+        given = ViewRequest(package=package or None, compare=compare_of(compare))
         state.open_view(self, merged(given, request) if request is not None else given)
 
     # -- loading ----------------------------------------------------------------------

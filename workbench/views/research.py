@@ -121,6 +121,10 @@ class ResearchApp:
     def _open_view(self, request: ViewRequest) -> None:
         how = page.mode() if self.address is not None else page.NOT_VOILA
         if how == page.PREHEATED and self.address is not None:
+            if not self.source.paid:  # the likely scan, before anyone asks (not shown yet)
+                with shown_errors(self.status):
+                    days = picked_days(self.start.value, self.end.value)
+                    self.analysis = analyze(self.source, RollupQuery(None, days), cache=self.cache)
             self.status.value = message("Opening the view…", kind="info")
             page.when_reported(
                 self.address, lambda query: self._apply(merged(request, self._parse(query)))
@@ -185,7 +189,8 @@ class ResearchApp:
         )
         with shown_errors(self.status):
             query = RollupQuery(None, picked_days(self.start.value, self.end.value))
-            self.analysis = analyze(self.source, query, cache=self.cache)
+            if self.analysis is None or self.analysis.query != query:  # else: warmed already
+                self.analysis = analyze(self.source, query, cache=self.cache)
             flagged = sum(s.flagged for s in self.analysis.summaries)
             self.status.value = message(
                 f"{len(self.analysis.summaries)} packages scanned in "

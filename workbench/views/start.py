@@ -8,6 +8,7 @@ already held, otherwise the panel says what it would cost and computes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import ipywidgets as w
@@ -17,7 +18,7 @@ from workbench import screening
 from workbench.cache import Cache
 from workbench.query import DayRange
 from workbench.sources.base import Source
-from workbench.views.common import badge, esc, message, shown_errors
+from workbench.views.common import badge, esc, message, picked_days, shown_errors
 
 #: How many packages the first screen lists.
 TOP = 8
@@ -53,6 +54,7 @@ class StartPanel:
 
     def __init__(self, open_package: Callable[[str], None]) -> None:
         self.open_package = open_package
+        self._ranked: tuple[tuple[str, DayRange], pl.DataFrame | str] | None = None
         self.status = w.HTML()
         self.rows = w.VBox()
         self.container = w.VBox(
@@ -69,12 +71,28 @@ class StartPanel:
         )
         self.container.add_class("wb-start")
 
+    def warm(
+        self, source: Source, start: dt.date | None, end: dt.date | None, cache: Cache
+    ) -> None:
+        """Rank now, show later (a preheated kernel, before its page asks): an error waits
+        for :meth:`show`, which ranks again and shows it."""
+        try:
+            days = picked_days(start, end)
+            self._ranked = ((source.describe(), days), unpaid_ranking(source, days, cache))
+        except Exception:  # shown by show(), which tries again
+            self._ranked = None
+
     def show(self, source: Source, days: DayRange, cache: Cache) -> None:
         self.container.layout.display = None
         self.rows.children = ()
         self.status.value = message("Ranking every package…", kind="info")
         with shown_errors(self.status):
-            ranked = unpaid_ranking(source, days, cache)
+            warmed = self._ranked
+            self._ranked = None
+            if warmed is not None and warmed[0] == (source.describe(), days):
+                ranked = warmed[1]
+            else:
+                ranked = unpaid_ranking(source, days, cache)
             if isinstance(ranked, str):
                 self.status.value = message(ranked, kind="info")
                 return

@@ -23,6 +23,8 @@ def open_view(app: InvestigateApp, request: ViewRequest) -> None:
     shows another package first."""
     how = page.mode() if app.address is not None else page.NOT_VOILA
     if how == page.PREHEATED and app.address is not None:
+        if request.package is None:
+            app.start_panel.warm(app.source, app.start.value, app.end.value, app.cache)
         app.status.value = message("Opening the view…", kind="info")
         tabs = tuple(app.tab_names)
         page.when_reported(
