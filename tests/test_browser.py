@@ -48,7 +48,9 @@ def test_investigate_app_draws_drills_down_and_reports_errors(
     page = new_page(browser, blocked)
     started = time.monotonic()
     page.goto(f"{server}/voila/render/01_investigate.ipynb", timeout=120_000)
-    wait_for_app(page, ".wb-findings")
+    wait_for_app(page, ".wb-start-open")  # the first screen: suspicious packages to open
+    page.locator(".wb-start-open").first.click()
+    page.wait_for_selector(".wb-findings", timeout=60_000)
     page.wait_for_selector(".vega-embed svg .mark-line", timeout=60_000)
     first_draw = time.monotonic() - started
     body = page.locator("body").inner_text()

@@ -489,7 +489,8 @@ def _finish(served: Served, app: App, name: str) -> None:
 
 
 def test_garbage_in_the_investigate_app(served: Served, browser: Any, packages: list[str]) -> None:
-    app = _open(served, browser, "01_investigate.ipynb", ".wb-findings")
+    # a package loaded (by a link: the first screen has none), then garbage typed in
+    app = _open(served, browser, f"01_investigate.ipynb?package={packages[0]}", ".wb-findings")
     page = app.page
     package = page.locator("input[placeholder='package name']")
     for value in TEXT:

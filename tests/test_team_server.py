@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import polars as pl
 import pytest
 
 from tests import tally
@@ -325,27 +326,31 @@ def test_websockets_need_the_token(team: Team) -> None:
     _websocket(team, query, header=[f"Authorization: token {team.token}"]).close()
 
 
-def test_the_browser_needs_the_token(team: Team) -> None:
+def test_the_browser_needs_the_token(team: Team, small_demo_dir: Path) -> None:
+    # a link to a package: the first screen without one draws no chart
+    name = pl.read_csv(small_demo_dir / "ground_truth.csv")["project"][0]
+    app = f"/voila/render/01_investigate.ipynb?package={name}"
     with chromium() as browser:
         origin = team.server.url
         # with the token URL (the printed one for the lan server): the app draws
         blocked: list[str] = []
         page = new_page(browser, blocked, allowed=(origin,))
-        page.goto(f"{origin}/voila/render/01_investigate.ipynb?token={team.token}", timeout=120_000)
+        page.goto(f"{origin}{app}&token={team.token}", timeout=120_000)
         wait_for_app(page, ".wb-findings")
         page.wait_for_selector(MARKS, timeout=60_000)
         assert page.locator(MARKS).count() > 0
         assert "token" not in page.url  # the token left the address bar
+        assert f"package={name}" in page.url  # and the link did not
         shot(page, f"team-{team.mode}-with-token")
         # and after logging out, no app any more
         page.goto(f"{origin}/logout")
-        page.goto(f"{origin}/voila/render/01_investigate.ipynb", timeout=120_000)
+        page.goto(f"{origin}{app}", timeout=120_000)
         assert "/login" in page.url and page.locator(".wb-findings, " + MARKS).count() == 0
         page.close()
 
         # without the token: the login form, no app; a wrong token is refused there
         page = new_page(browser, blocked, allowed=(origin,))
-        page.goto(f"{origin}/voila/render/01_investigate.ipynb", timeout=120_000)
+        page.goto(f"{origin}{app}", timeout=120_000)
         assert "/login" in page.url
         assert page.locator("#password_input").count() == 1
         assert page.locator(".wb-findings, .jupyter-widgets, " + MARKS).count() == 0

@@ -209,6 +209,53 @@ class Investigation:
             theirs = _Cut(self.other, chosen).chart(name)
         except InvalidInputError:  # the drill-down keeps nothing of the other package
             return mine
+        return self._compared(name, chosen, mine, theirs)
+
+    def _compared(self, name: str, chosen: b.Filters, mine: Chart, theirs: Chart) -> Chart:
+        """``name`` for two packages: the mixes (installers, countries, python, OS) overlaid
+        as each package's shares, the time charts and maps one above or beside the other."""
+        assert self.other is not None
+        cuts = (_Cut(self, chosen), _Cut(self.other, chosen))
+
+        def both(by: str, frame: str | None = None) -> pl.DataFrame:
+            parts = [
+                (c.frame(frame) if frame else c.collected)
+                .select(by, "downloads")
+                .with_columns(project=pl.lit(c.inv.package))
+                for c in cuts
+            ]
+            return pl.concat(parts, how="vertical_relaxed")
+
+        pair = f"{self.package} and {self.other.package}"
+        if name == "python_os":
+            return alt.hconcat(
+                charts.share_compare(both("python"), "python", title=f"Python: {pair}"),
+                charts.share_compare(both("system"), "system", title="Operating system"),
+            )
+        if name == "geography":
+            maps = [
+                charts.world_map(c.frame("countries"), title=c.inv.package).properties(width=420)
+                for c in cuts
+            ]
+            return alt.vconcat(
+                alt.hconcat(*maps),
+                charts.share_compare(
+                    both("country", "countries"), "country", title=f"Top countries: {pair}", top=10
+                ),
+            )
+        if name == "installers":
+            stacked = [
+                charts.stacked_share(
+                    c.frame("installers"), "installer", title=f"Installers: {c.inv.package}"
+                )
+                for c in cuts
+            ]
+            return alt.vconcat(
+                *stacked,
+                charts.share_compare(
+                    both("installer"), "installer", title=f"Installer share: {pair}"
+                ),
+            )
         return alt.vconcat(mine, theirs) if name in _STACKED else alt.hconcat(mine, theirs)
 
     def describe(self) -> str:

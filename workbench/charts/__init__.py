@@ -7,6 +7,7 @@ internet (see :mod:`workbench.charts.render`).
 
 from __future__ import annotations
 
+from workbench.charts.compare import share_compare
 from workbench.charts.geo import country_bar, world_map
 from workbench.charts.mix import share_bar, stacked_share
 from workbench.charts.render import enable_offline, html, png, svg
@@ -23,6 +24,7 @@ __all__ = [
     "png",
     "register",
     "share_bar",
+    "share_compare",
     "stacked_share",
     "suspicion_chart",
     "svg",

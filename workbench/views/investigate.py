@@ -12,6 +12,7 @@ filter bar says which apply.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import altair as alt
@@ -29,15 +30,21 @@ from workbench.names import normalize
 from workbench.sources import open_source
 from workbench.sources.base import CostEstimate, Source
 from workbench.sources.frozen import FrozenSource
+from workbench.views import state
 from workbench.views.common import (
     default_range,
     esc,
-    findings_html,
     message,
     options,
+    picked_days,
     shown_errors,
 )
+from workbench.views.compare import findings_panel
+from workbench.views.export import export_bar, make_file
 from workbench.views.notes import NotesPanel
+from workbench.views.page import PageAddress
+from workbench.views.request import ViewRequest, compare_of, merged
+from workbench.views.start import StartPanel
 
 DIMENSIONS = {
     "version": "Version",
@@ -74,7 +81,13 @@ class InvestigateApp:
         days: int = 90,
         compare: str | None = None,
         cache: Cache | None = None,
+        *,
+        request: ViewRequest | None = None,
+        page: bool = False,
     ) -> None:
+        """``request``: the view to open (a link's, see :mod:`workbench.views.request`) over
+        the parameters; ``page``: read it from the page's address (in Voilà) and keep a
+        "link to this view" and the address bar on what is shown."""
         charts.enable_offline()
         self.cache = cache or Cache()
         self._approved: str | None = None
@@ -86,7 +99,7 @@ class InvestigateApp:
         names = data.project_names(self.source, self.cache)
         first, last = default_range(self.source, days)
         self.package = w.Combobox(
-            value=package or (names[0] if names else ""),
+            value=package or "",
             options=names[:5000],
             placeholder="package name",
             description="Package",
@@ -135,6 +148,15 @@ class InvestigateApp:
         self._building = False
         self.notes_box = w.VBox()  # the analyst's notes panel, made for each loaded package
         self.notes_panel: NotesPanel | None = None
+        self._applying = False
+        self._pending: ViewRequest | None = None
+        self.notice = w.HTML()
+        self.link = w.HTML()
+        self.address = PageAddress() if page else None
+        self.start_panel = StartPanel(self._open_package)
+        self.export_bar = export_bar(self.export, self.status)
+        #: Called when what is shown changes (an app embedding this one keeps its link).
+        self.view_changed: Callable[[], None] | None = None
 
         for widget in (self.package, self.start, self.end):
             widget.observe(self._on_query_change, names="value")
@@ -146,7 +168,7 @@ class InvestigateApp:
         self.run.on_click(lambda _b: self._approve_and_load())
 
         controls = w.HBox([self.package, self.start, self.end, self.compare])
-        drill = w.VBox(
+        drill = self.drill_bar = w.VBox(
             [
                 w.HBox(list(self.filters.values())[:3]),
                 w.HBox([*list(self.filters.values())[3:], self.ci]),
@@ -168,14 +190,21 @@ class InvestigateApp:
                 w.HBox([self.source_box, self.header]),
                 controls,
                 w.HBox([self.progress, self.run]),
+                self.notice,
                 self.status,
+                self.start_panel.container,
                 self.findings,
                 drill,
                 self.tabs,
                 self.notes_box,
+                self.export_bar,
+                self.link,
+                *([self.address] if self.address is not None else []),
             ]
         )
-        self.load()
+        # the parameters as given: a bad name is checked by load(), with its message
+        given = ViewRequest(package=package or None, compare=compare_of(compare))
+        state.open_view(self, merged(given, request) if request is not None else given)
 
     # -- loading ----------------------------------------------------------------------
     def _source_label(self) -> str:
@@ -212,16 +241,22 @@ class InvestigateApp:
         return f"{self.package.value}|{self.start.value}|{self.end.value}"
 
     def _on_query_change(self, _change: dict[str, Any]) -> None:
-        self.load()
+        if not self._applying:
+            self.load()
 
     def _on_compare_change(self, _change: dict[str, Any]) -> None:
+        if self._applying:
+            return
         with shown_errors(self.status):
             self._load_compare()
+            if self.inv is not None:
+                self.findings.value = findings_panel(self.inv)
             self.redraw()
             if self.analysis is not None:  # replace an earlier error about the comparison
                 other = (self.compare.value or "").strip()
                 what = f"compared with {other}" if other else "no comparison"
                 self.status.value = message(f"{self.project}: {what}.", kind="ok")
+            state.show_link(self)
 
     def _step(self, value: int, text: str) -> None:
         self.progress.value = value
@@ -249,17 +284,57 @@ class InvestigateApp:
             )
             self.inv = self._with_notes(inv)
             self.analysis = inv.analysis
+            self.start_panel.hide()
+            self.drill_bar.layout.display = None
+            self.export_bar.layout.display = None
             self._step(3, "Drawing…")
             self._load_compare()
             self._reset_filters(name)
-            self.findings.value = findings_html(inv.summary, inv.findings)
+            if self._pending is not None:
+                state.apply_drill(self, self._pending)
+            self.findings.value = findings_panel(self.inv)
             self.redraw()
             self.status.value = message(
                 f"{inv.summary.downloads:,} downloads of {name} in {inv.days} (a lower bound). "
                 f"Peers: {inv.baseline}. {inv.provenance.summary()}",
                 kind="ok",
             )
+        self._pending = None
         self.progress.layout.visibility = "hidden"
+        state.show_link(self)
+
+    @property
+    def tab_names(self) -> tuple[str, ...]:
+        return TABS
+
+    def start_here(self) -> None:
+        """The first screen (no package given): the most suspicious packages to open."""
+        self._clear_results()
+        self.drill_bar.layout.display = "none"
+        self.tabs.layout.display = "none"
+        self.export_bar.layout.display = "none"
+        self.status.value = ""
+        if self.start.value is None or self.end.value is None:
+            self.status.value = message("choose both a start and an end date")
+            return
+        with shown_errors(self.status):
+            days = picked_days(self.start.value, self.end.value)
+            self.start_panel.show(self.source, days, self.cache)
+
+    def visible_tab(self) -> str:
+        tabs = list(self.charts)
+        return tabs[self.tabs.selected_index or 0] if tabs else TABS[0]
+
+    def export(self, kind: str) -> tuple[str, bytes]:
+        """The visible tab as a file: ``kind`` csv (its data), svg or png (its chart)."""
+        if self.inv is None:
+            raise InvalidInputError("open a package first")
+        tab = self.visible_tab()
+        inv = self.inv.drill(self.current_filters())
+        return make_file(inv, tab, self.build_charts(only={tab})[tab], kind)
+
+    def _open_package(self, name: str) -> None:
+        self.package.value = name
 
     def _clear_results(self) -> None:
         self.analysis = None
@@ -324,6 +399,7 @@ class InvestigateApp:
         if not self._building:
             with shown_errors(self.status):
                 self.redraw()
+                state.show_link(self)
 
     # -- drawing ------------------------------------------------------------------------
     def breakdowns(self) -> dict[str, pl.DataFrame]:
@@ -384,6 +460,7 @@ class InvestigateApp:
         self._stale.discard(tab)
 
     def _on_tab_change(self, change: dict[str, Any]) -> None:
+        state.show_link(self)
         tabs = list(self.charts)
         index = change["new"]
         if index is not None and index < len(tabs) and tabs[index] in self._stale:

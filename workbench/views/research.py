@@ -3,6 +3,7 @@ and measure the detectors against ground truth when the source has it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import altair as alt
@@ -17,6 +18,7 @@ from workbench.evaluation import evaluate_against
 from workbench.query import RollupQuery
 from workbench.sources import open_source
 from workbench.sources.base import Source
+from workbench.views import page, state
 from workbench.views.common import (
     badge,
     default_range,
@@ -25,7 +27,9 @@ from workbench.views.common import (
     picked_days,
     shown_errors,
 )
-from workbench.views.investigate import EMBED, InvestigateApp
+from workbench.views.investigate import EMBED, TABS, InvestigateApp
+from workbench.views.page import PageAddress
+from workbench.views.request import ViewRequest, link, merged, parse
 
 SORTS = {"suspicion": ("score", True), "downloads": ("downloads", True), "name": ("project", False)}
 ROWS = 40
@@ -46,8 +50,17 @@ def table_html(table: pl.DataFrame) -> str:
 
 class ResearchApp:
     def __init__(
-        self, source: str | Source = "demo", days: int = 90, cache: Cache | None = None
+        self,
+        source: str | Source = "demo",
+        days: int = 90,
+        cache: Cache | None = None,
+        *,
+        request: ViewRequest | None = None,
+        page: bool = False,
     ) -> None:
+        """``request``: the view to open (a link's: range, sort, packages compared, the
+        package opened with its drill-down and tab); ``page``: read it from the page's
+        address (in Voilà) and keep a "link to this view"."""
         charts.enable_offline()
         self.cache = cache or Cache()
         self.source = open_source(source) if isinstance(source, str) else source
@@ -75,6 +88,11 @@ class ResearchApp:
         self.evaluation = w.HTML()
         self.detail = w.VBox()
         self._investigate: InvestigateApp | None = None
+        self._opening: ViewRequest | None = None
+        self._opening_detail: ViewRequest | None = None
+        self.notice = w.HTML()
+        self.link = w.HTML()
+        self.address = PageAddress() if page else None
         self.scan_button.on_click(lambda _b: self.scan())
         for widget in (self.sort, self.only):
             widget.observe(self._on_view_change, names="value")
@@ -85,6 +103,7 @@ class ResearchApp:
             [
                 header,
                 w.HBox([self.start, self.end, self.scan_button]),
+                self.notice,
                 self.status,
                 w.HBox([self.sort, self.only]),
                 self.table,
@@ -92,8 +111,77 @@ class ResearchApp:
                 self.comparison,
                 self.evaluation,
                 self.detail,
+                self.link,
+                *([self.address] if self.address is not None else []),
             ]
         )
+        self._open_view(request or ViewRequest())
+
+    # -- the view a link asks for ------------------------------------------------------
+    def _open_view(self, request: ViewRequest) -> None:
+        how = page.mode() if self.address is not None else page.NOT_VOILA
+        if how == page.PREHEATED and self.address is not None:
+            if not self.source.paid:  # the likely scan, before anyone asks (not shown yet)
+                with shown_errors(self.status):
+                    days = picked_days(self.start.value, self.end.value)
+                    self.analysis = analyze(self.source, RollupQuery(None, days), cache=self.cache)
+            self.status.value = message("Opening the view…", kind="info")
+            page.when_reported(
+                self.address, lambda query: self._apply(merged(request, self._parse(query)))
+            )
+            return
+        if how == page.COLD:
+            request = merged(request, self._parse(page.environ_query()))
+        self._apply(request)
+
+    @staticmethod
+    def _parse(query: str) -> ViewRequest:
+        return parse(query, tabs=TABS, sorts=tuple(SORTS))
+
+    def _apply(self, request: ViewRequest) -> None:
+        """Set the range, sort and filter of the table, then rank at once when that costs
+        nothing (a free source: demo, Parquet, ClickPy); a paid source waits for "Scan",
+        which prices the scan and asks first."""
+        self.notice.value = "".join(message(e) for e in request.errors)
+        if request.start is not None:
+            self.start.value = request.start
+        if request.end is not None:
+            self.end.value = request.end
+        if request.sort is not None:
+            self.sort.value = request.sort
+        if request.only is not None:
+            self.only.value = request.only
+        self._opening = request
+        if self.source.paid:
+            self.status.value = message(
+                "Scanning every package of a paid source is priced first: click 'Scan every "
+                "package' to see what it would cost.",
+                kind="info",
+            )
+        else:
+            self.scan()
+        self.show_link()
+
+    def current(self) -> ViewRequest:
+        """What the app shows, as a request (its link reopens the same view)."""
+        inner = state.current(self._investigate) if self._investigate else ViewRequest()
+        return replace(
+            inner,
+            start=self.start.value,
+            end=self.end.value,
+            compare=tuple(self.compare.value),
+            sort=self.sort.value if self.sort.value != "suspicion" else None,
+            only=True if self.only.value else None,
+        )
+
+    def show_link(self) -> None:
+        query = link(self.current())
+        self.link.value = (
+            "<div class='wb-link' style='color:#5F6368;padding:.3em 0'>Link to this view: "
+            f"<a href='{esc(query or '?')}'>{esc(query) or '(the first screen)'}</a></div>"
+        )
+        if self.address is not None and page.mode() != page.NOT_VOILA:
+            self.address.address = query
 
     def scan(self) -> None:
         self.status.value = message(
@@ -101,7 +189,8 @@ class ResearchApp:
         )
         with shown_errors(self.status):
             query = RollupQuery(None, picked_days(self.start.value, self.end.value))
-            self.analysis = analyze(self.source, query, cache=self.cache)
+            if self.analysis is None or self.analysis.query != query:  # else: warmed already
+                self.analysis = analyze(self.source, query, cache=self.cache)
             flagged = sum(s.flagged for s in self.analysis.summaries)
             self.status.value = message(
                 f"{len(self.analysis.summaries)} packages scanned in "
@@ -114,6 +203,22 @@ class ResearchApp:
             self.compare.options = names
             self.render_table()
             self.render_evaluation()
+            opening, self._opening = self._opening, None
+            if opening is not None:
+                self._open_from_link(opening, names)
+
+    def _open_from_link(self, request: ViewRequest, names: list[str]) -> None:
+        unknown = [n for n in (request.package, *request.compare) if n and n not in names]
+        if unknown:
+            self.notice.value += message(
+                f"in the link: {', '.join(unknown)} not among the packages scanned; ignored"
+            )
+        compared = [n for n in request.compare if n in names]
+        if compared:
+            self.compare.value = tuple(compared)
+        if request.package in names:
+            self._opening_detail = request
+            self.pick.value = request.package
 
     def ranked(self) -> pl.DataFrame:
         assert self.analysis is not None
@@ -130,26 +235,36 @@ class ResearchApp:
     def _on_view_change(self, _change: dict[str, Any]) -> None:
         with shown_errors(self.status):
             self.render_table()
+            self.show_link()
 
     def _on_pick(self, change: dict[str, Any]) -> None:
         if not change["new"] or self.analysis is None:
             return
         with shown_errors(self.status):
             days = self.analysis.query.days
+            wanted, self._opening_detail = self._opening_detail, None
             if self._investigate is None:
                 self._investigate = InvestigateApp(
-                    self.source, package=change["new"], days=days.days, cache=self.cache
+                    self.source,
+                    package=change["new"],
+                    days=days.days,
+                    cache=self.cache,
+                    request=replace(wanted, compare=(), errors=()) if wanted else None,
                 )
+                self._investigate.link.layout.display = "none"
+                self._investigate.view_changed = self.show_link
                 self.detail.children = [
                     w.HTML("<h3>Investigation</h3>"),
                     self._investigate.container,
                 ]
             else:
                 self._investigate.package.value = change["new"]
+            self.show_link()
 
     def _on_compare(self, change: dict[str, Any]) -> None:
         with shown_errors(self.status):
             self.comparison.children = self.compare_widgets(list(change["new"]))
+            self.show_link()
 
     def comparison_table(self, projects: list[str]) -> pl.DataFrame:
         assert self.analysis is not None
