@@ -30,6 +30,7 @@ from workbench.views.common import (
 from workbench.views.investigate import EMBED, TABS, InvestigateApp
 from workbench.views.page import PageAddress
 from workbench.views.request import ViewRequest, link, merged, parse
+from workbench.views.screen import Approvals, ScreenPanel
 
 SORTS = {"suspicion": ("score", True), "downloads": ("downloads", True), "name": ("project", False)}
 ROWS = 40
@@ -63,7 +64,11 @@ class ResearchApp:
         address (in Voilà) and keep a "link to this view"."""
         charts.enable_offline()
         self.cache = cache or Cache()
-        self.source = open_source(source) if isinstance(source, str) else source
+        #: Each paid request of this app (the screen's population, its deep-dive) waits a click.
+        self.approvals = Approvals()
+        self.source = (
+            open_source(source, confirm=self.approvals) if isinstance(source, str) else source
+        )
         self.analysis: Analysis | None = None
         first, last = default_range(self.source, days)
         self.start = w.DatePicker(value=first, description="From")
@@ -99,6 +104,15 @@ class ResearchApp:
         self.pick.observe(self._on_pick, names="value")
         self.compare.observe(self._on_compare, names="value")
         header = w.HTML(f"<div style='color:#5F6368'>Source: {esc(self.source.describe())}</div>")
+        self.screen = ScreenPanel(
+            self.source,
+            self.cache,
+            lambda: picked_days(self.start.value, self.end.value),
+            approvals=self.approvals,
+            on_open=self._open_screened,
+        )
+        for picker in (self.start, self.end):
+            picker.observe(lambda _c: self.screen.refresh_price(), names="value")
         self.container = w.VBox(
             [
                 header,
@@ -110,6 +124,8 @@ class ResearchApp:
                 w.HBox([self.pick, self.compare]),
                 self.comparison,
                 self.evaluation,
+                w.HTML("<h3>Screen every package of the population</h3>"),
+                self.screen.container,
                 self.detail,
                 self.link,
                 *([self.address] if self.address is not None else []),
@@ -235,6 +251,24 @@ class ResearchApp:
     def _on_view_change(self, _change: dict[str, Any]) -> None:
         with shown_errors(self.status):
             self.render_table()
+            self.show_link()
+
+    def _open_screened(self, name: str) -> None:
+        """Open a package from the screen's ranking in the investigate view below."""
+        with shown_errors(self.status):
+            days = picked_days(self.start.value, self.end.value)
+            if self._investigate is None:
+                self._investigate = InvestigateApp(
+                    self.source, package=name, days=days.days, cache=self.cache
+                )
+                self._investigate.link.layout.display = "none"
+                self._investigate.view_changed = self.show_link
+                self.detail.children = [
+                    w.HTML("<h3>Investigation</h3>"),
+                    self._investigate.container,
+                ]
+            else:
+                self._investigate.package.value = name
             self.show_link()
 
     def _on_pick(self, change: dict[str, Any]) -> None:
