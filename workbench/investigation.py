@@ -209,9 +209,11 @@ class Investigation:
             theirs = _Cut(self.other, chosen).chart(name)
         except InvalidInputError:  # the drill-down keeps nothing of the other package
             return mine
-        return self._compared(name, chosen, mine, theirs)
+        return self._compared(name, chosen, mine, theirs, select=select)
 
-    def _compared(self, name: str, chosen: b.Filters, mine: Chart, theirs: Chart) -> Chart:
+    def _compared(
+        self, name: str, chosen: b.Filters, mine: Chart, theirs: Chart, *, select: bool = False
+    ) -> Chart:
         """``name`` for two packages: the mixes (installers, countries, python, OS) overlaid
         as each package's shares, the time charts and maps one above or beside the other."""
         assert self.other is not None
@@ -229,31 +231,44 @@ class Investigation:
         pair = f"{self.package} and {self.other.package}"
         if name == "python_os":
             return alt.hconcat(
-                charts.share_compare(both("python"), "python", title=f"Python: {pair}"),
-                charts.share_compare(both("system"), "system", title="Operating system"),
+                charts.share_compare(
+                    both("python"), "python", title=f"Python: {pair}", select=select
+                ),
+                charts.share_compare(
+                    both("system"), "system", title="Operating system", select=select
+                ),
             )
         if name == "geography":
             maps = [
-                charts.world_map(c.frame("countries"), title=c.inv.package).properties(width=420)
+                charts.world_map(
+                    c.frame("countries"), title=c.inv.package, select=select and c is cuts[0]
+                ).properties(width=420)
                 for c in cuts
             ]
             return alt.vconcat(
                 alt.hconcat(*maps),
                 charts.share_compare(
-                    both("country", "countries"), "country", title=f"Top countries: {pair}", top=10
+                    both("country", "countries"),
+                    "country",
+                    title=f"Top countries: {pair}",
+                    top=10,
+                    select=select,
                 ),
             )
         if name == "installers":
             stacked = [
                 charts.stacked_share(
-                    c.frame("installers"), "installer", title=f"Installers: {c.inv.package}"
+                    c.frame("installers"),
+                    "installer",
+                    title=f"Installers: {c.inv.package}",
+                    select=select and c is cuts[0],
                 )
                 for c in cuts
             ]
             return alt.vconcat(
                 *stacked,
                 charts.share_compare(
-                    both("installer"), "installer", title=f"Installer share: {pair}"
+                    both("installer"), "installer", title=f"Installer share: {pair}", select=select
                 ),
             )
         return alt.vconcat(mine, theirs) if name in _STACKED else alt.hconcat(mine, theirs)

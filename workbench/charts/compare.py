@@ -8,13 +8,16 @@ from typing import cast
 import altair as alt
 import polars as pl
 
-from workbench.charts.mix import fold_top
+from workbench.charts.mix import clickable, fold_top, pick
 from workbench.charts.theme import PALETTE, SHARE
 
 
-def share_compare(frame: pl.DataFrame, by: str, *, title: str, top: int = 8) -> alt.Chart:
+def share_compare(
+    frame: pl.DataFrame, by: str, *, title: str, top: int = 8, select: bool = False
+) -> alt.Chart:
     """Grouped horizontal bars of the share of each value of ``by`` per package
-    (``project, <by>, downloads``); the ``top`` values over both, the rest folded."""
+    (``project, <by>, downloads``); the ``top`` values over both, the rest folded. With
+    ``select``, a click on a bar selects its value (selection ``pick(by, "bar")``)."""
     folded = fold_top(frame.select("project", by, "downloads"), by, top=top)
     shares = folded.with_columns(
         share=pl.col("downloads") / pl.col("downloads").sum().over("project").clip(1)
@@ -48,4 +51,6 @@ def share_compare(frame: pl.DataFrame, by: str, *, title: str, top: int = 8) -> 
         )
         .properties(width=300, height=alt.Step(12), title=title)
     )
+    if select:
+        chart = clickable(chart, alt.selection_point(fields=[by], name=pick(by, "bar")))
     return cast(alt.Chart, chart)
