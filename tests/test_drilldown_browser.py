@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from .browser_support import chromium, new_page, serve, shot, wait_for_app
@@ -61,10 +62,15 @@ def _visible(page: Any) -> Any:
     return page.locator(".widget-tab-contents .vega-embed:visible").first
 
 
-def test_a_click_on_a_bar_and_a_brush_drive_the_filter_bar(server: str, browser: Any) -> None:
+def test_a_click_on_a_bar_and_a_brush_drive_the_filter_bar(
+    server: str, browser: Any, small_demo_dir: Path
+) -> None:
     blocked: list[str] = []
     page = new_page(browser, blocked)
-    page.goto(f"{server}/voila/render/01_investigate.ipynb", timeout=120_000)
+    # the page opens on the start-here panel without a package: link to the busiest one
+    raw = pl.scan_parquet(small_demo_dir / "file_downloads")
+    name = raw.group_by("project").len().sort("len").collect()["project"][-1]
+    page.goto(f"{server}/voila/render/01_investigate.ipynb?package={name}", timeout=120_000)
     wait_for_app(page, ".wb-findings")
     page.wait_for_selector(".vega-embed svg .mark-line", timeout=60_000)
     assert page.locator(".wb-filters").count() == 0
