@@ -111,3 +111,24 @@ def options(values: list[Any]) -> list[tuple[str, Any]]:
     return [("(all)", None)] + [
         (str(v), v) if v is not None else (UNKNOWN, UNKNOWN) for v in values
     ]
+
+
+def ranking_html(table: Any, css: str, extra: tuple[str, str] | None = None) -> str:
+    """A ranked table (rank, package, suspicion, downloads, signals) and, with ``extra``
+    (heading, column), one more text column."""
+    more = f"<th>{extra[0]}</th>" if extra else ""
+    head = (
+        "<tr><th>#</th><th>package</th><th>suspicion</th><th>downloads</th>"
+        f"<th>signals</th>{more}</tr>"
+    )
+    rows = "".join(
+        f"<tr><td>{r['rank']}</td><td><b>{esc(r['project'])}</b></td>"
+        f"<td>{badge(r['level'])} {r['score']:.2f}</td>"
+        f"<td style='text-align:right'>{r['downloads']:,}</td>"
+        f"<td style='color:#5F6368'>{esc(r['signals'] or '—')}</td>"
+        + (f"<td style='color:#5F6368'>{esc(r[extra[1]] or '')}</td>" if extra else "")
+        + "</tr>"
+        for r in table.iter_rows(named=True)
+    )
+    style = "border-collapse:collapse;width:100%"
+    return f"<table class='{css}' style='{style}'>{head}{rows}</table>"

@@ -25,6 +25,7 @@ from workbench.views.common import (
     esc,
     message,
     picked_days,
+    ranking_html,
     shown_errors,
 )
 from workbench.views.investigate import EMBED, TABS, InvestigateApp
@@ -37,16 +38,7 @@ ROWS = 40
 
 
 def table_html(table: pl.DataFrame) -> str:
-    head = "<tr><th>#</th><th>package</th><th>suspicion</th><th>downloads</th><th>signals</th></tr>"
-    rows = "".join(
-        f"<tr><td>{r['rank']}</td><td><b>{esc(r['project'])}</b></td>"
-        f"<td>{badge(r['level'])} {r['score']:.2f}</td>"
-        f"<td style='text-align:right'>{r['downloads']:,}</td>"
-        f"<td style='color:#5F6368'>{esc(r['signals'] or '—')}</td></tr>"
-        for r in table.iter_rows(named=True)
-    )
-    style = "border-collapse:collapse;width:100%"
-    return f"<table class='wb-ranking' style='{style}'>{head}{rows}</table>"
+    return ranking_html(table, "wb-ranking")
 
 
 class ResearchApp:

@@ -22,7 +22,7 @@ from workbench.errors import NotConfirmedError
 from workbench.query import DayRange
 from workbench.screening import Screening
 from workbench.sources.base import CostEstimate, Source
-from workbench.views.common import badge, esc, message, shown_errors
+from workbench.views.common import message, ranking_html, shown_errors
 
 ROWS = 40
 
@@ -47,21 +47,8 @@ class Approvals:
 
 
 def screen_html(table: pl.DataFrame) -> str:
-    """The ranked table: rank, package, suspicion, downloads, what stood out, the deep-dive."""
-    head = (
-        "<tr><th>#</th><th>package</th><th>suspicion</th><th>downloads</th>"
-        "<th>what stood out</th><th>deep-dive</th></tr>"
-    )
-    rows = "".join(
-        f"<tr><td>{r['rank']}</td><td><b>{esc(r['project'])}</b></td>"
-        f"<td>{badge(r['level'])} {r['score']:.2f}</td>"
-        f"<td style='text-align:right'>{r['downloads']:,}</td>"
-        f"<td style='color:#5F6368'>{esc(r['signals'] or '—')}</td>"
-        f"<td style='color:#5F6368'>{esc(r['summary'] or '')}</td></tr>"
-        for r in table.iter_rows(named=True)
-    )
-    style = "border-collapse:collapse;width:100%"
-    return f"<table class='wb-screen' style='{style}'>{head}{rows}</table>"
+    """The ranked table, with what the deep-dive of the top said."""
+    return ranking_html(table, "wb-screen", ("deep-dive", "summary"))
 
 
 class ScreenPanel:
