@@ -106,3 +106,23 @@ def test_data_too_big_to_read_eagerly_is_rolled_up_in_bounded_memory(
     counted = int(chunked.stdout.strip().splitlines()[-1])
     assert counted == rows.height * COPIES
     tally.lost("big inputs: rows not counted", rows.height * COPIES - counted)
+
+
+def test_running_out_of_the_memory_limit_is_said_as_such(
+    small_demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past DuckDB's memory limit the answer is one clear line naming the limit and the
+    setting, not "could not be computed from the data"."""
+    import datetime as dt
+
+    from workbench.errors import SourceError
+    from workbench.query import DayRange, RollupQuery
+    from workbench.sources.local import ParquetSource
+    from workbench.sources.local.engine import MEMORY_ENV
+
+    monkeypatch.setenv(MEMORY_ENV, "1MB")
+    source = ParquetSource(small_demo_dir)
+    first = dt.date(2026, 9, 1)
+    query = RollupQuery(None, DayRange(first, first + dt.timedelta(days=40)))
+    with pytest.raises(SourceError, match=f"needs more memory.*1MB.*{MEMORY_ENV}"):
+        source.fetch(("downloads", "fingerprints"), query)

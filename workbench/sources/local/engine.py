@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from workbench.errors import DataSchemaError
+from workbench.errors import DataSchemaError, SourceError
 from workbench.sources.local.files import Layout
 
 MEMORY_ENV = "WORKBENCH_MEMORY_LIMIT"
@@ -101,8 +101,9 @@ def run(
     """Run ``sql`` and return its answer as a Polars frame (errors as one line).
 
     The answer streams out of DuckDB in Arrow batches, each handed to Polars as it comes, so
-    at no time are both a whole Arrow copy and a whole Polars copy of a large answer held
-    (measured on 10 M raw rows: the peak falls below DuckDB's own ``to_arrow_table``)."""
+    a whole Arrow copy and a whole Polars copy of a large answer are never held together.
+    Running out of DuckDB's memory limit is said as such (with what to change), not as a
+    fault of the data."""
     frames: list[pl.DataFrame] = []
     try:
         batches = con.sql(sql, params=dict(params)).to_arrow_reader(BATCH_ROWS)
@@ -111,6 +112,11 @@ def run(
             assert isinstance(frame, pl.DataFrame)
             frames.append(frame)
         schema = batches.schema
+    except duckdb.OutOfMemoryException:
+        raise SourceError(
+            f"{what} needs more memory than DuckDB may use here ({memory_limit()}): raise "
+            f"{MEMORY_ENV} (e.g. {MEMORY_ENV}=12GB) or ask for fewer days"
+        ) from None
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise DataSchemaError(f"{what} could not be computed from the data: {first}") from None
