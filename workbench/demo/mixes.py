@@ -1,0 +1,48 @@
+"""Each package's own client mix: perturbations of the global python, OS and weekly mixes.
+
+Real packages differ: one has a tenth of its users on python 3.7, another none; one is
+used on weekends as much as on weekdays, another by offices only. A package's *tilt*
+multiplies the global weights: a lognormal factor per python minor (a package's users
+on 3.7 range from almost none to a tenth, as real packages' do), and a Dirichlet draw
+around the global OS mix divided by that mix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from workbench.demo import calibration as cal
+
+PYTHON_MINORS: tuple[str | None, ...] = tuple(cal.PYTHON_MINOR_SHARES)
+
+
+@dataclass(frozen=True)
+class Tilt:
+    """Multipliers on the global mixes for one package."""
+
+    python: np.ndarray  # one per PYTHON_MINORS entry
+    os: np.ndarray  # one per cal.OS_ROWS entry
+    weekend: float  # the package's human weekend factor
+
+
+def _dirichlet_ratio(
+    rng: np.random.Generator, shares: np.ndarray, concentration: float
+) -> np.ndarray:
+    shares = shares / shares.sum()
+    alpha = np.maximum(shares * concentration, 1e-3)
+    drawn = rng.dirichlet(alpha)
+    return np.asarray(np.where(shares > 0, drawn / np.maximum(shares, 1e-12), 0.0))
+
+
+def draw_tilt(rng: np.random.Generator) -> Tilt:
+    python = rng.lognormal(0.0, cal.PYTHON_SIGMA, size=len(PYTHON_MINORS))
+    os_ = _dirichlet_ratio(rng, np.array(cal.OS_WEIGHTS["human"], float), cal.OS_CONCENTRATION)
+    weekend = cal.WEEKEND_FACTOR["human"] * float(rng.lognormal(0.0, cal.WEEKEND_SIGMA))
+    return Tilt(python, os_, min(weekend, 1.5))
+
+
+def neutral() -> Tilt:
+    """No perturbation: the global mixes."""
+    return Tilt(np.ones(len(PYTHON_MINORS)), np.ones(len(cal.OS_ROWS)), cal.WEEKEND_FACTOR["human"])
