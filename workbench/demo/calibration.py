@@ -84,7 +84,7 @@ NOISE_SHAPE_RANGE = (0.12, 6.0)
 #: Per-package mixes: lognormal σ of each python minor's weight (renormalised), the
 #: Dirichlet concentration around the global OS mix, the lognormal σ of each country's
 #: weight.
-PYTHON_SIGMA = 1.3
+PYTHON_SIGMA = 1.6
 OS_CONCENTRATION = 6.0
 COUNTRY_SIGMA = 0.8
 

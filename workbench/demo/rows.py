@@ -202,7 +202,7 @@ def profile(rng: np.random.Generator, seg: Segment, catalog: Catalog) -> Profile
         return Profile(
             _norm(inst),
             _norm(np.array(cal.OS_WEIGHTS["unknown"])),
-            _python_weights("unknown"),
+            _python_weights("human"),
             pkg.countries,
             0.0,
             hours,
@@ -437,8 +437,21 @@ def to_arrow(catalog: Catalog, cols: Columns, start: dt.date) -> pa.Table:
         ("tls_cipher",): _take([c for _, c in TLS], tls),
     }
 
-    # "(null)" user agents: linehaul stores no details at all
-    details_null = pa.array(cols.installer == NULL_DETAILS)
+    # A record the client did not send is NULL, not a record of NULLs; "(null)" user
+    # agents get no details at all.
+    unnamed = np.isin(cols.installer, (URLLIB, NULL_DETAILS))
+
+    def os_lacks(column: int) -> np.ndarray:
+        return np.asarray(np.array([row[column] is None for row in OS_ROWS])[cols.os])
+
+    struct_nulls = {
+        ("details",): cols.installer == NULL_DETAILS,
+        ("details", "installer"): unnamed,
+        ("details", "implementation"): ~has["implementation"] | (cols.python == 0),
+        ("details", "distro"): ~distro | os_lacks(2),
+        ("details", "distro", "libc"): ~distro | os_lacks(5),
+        ("details", "system"): ~system | os_lacks(0),
+    }
 
     def build(fields: Sequence[pa.Field], prefix: tuple[str, ...]) -> list[pa.Array]:
         arrays = []
@@ -447,7 +460,8 @@ def to_arrow(catalog: Catalog, cols: Columns, start: dt.date) -> pa.Table:
             if isinstance(field.type, pa.StructType):
                 children = build(list(field.type), path)
                 names = [child.name for child in field.type]
-                mask = details_null if path == ("details",) else None
+                null = struct_nulls.get(path)
+                mask = pa.array(null) if null is not None and null.any() else None
                 arrays.append(pa.StructArray.from_arrays(children, names=names, mask=mask))
             else:
                 arrays.append(leaves[path])
