@@ -317,6 +317,11 @@ class _Picker:
         free = [i for i in self.pool if i not in self.used]
         fit = [i for i in free if lo <= self.catalog[i].base <= hi]
         choice = int(self.rng.choice(fit or free))
+        if not fit:
+            # the long tail leaves a small catalogue few packages of this size: give the
+            # chosen one a size in the range (log-uniform over its first decade)
+            top = min(hi, 10 * lo)
+            self.catalog[choice].base = float(np.exp(self.rng.uniform(np.log(lo), np.log(top))))
         self.used.add(choice)
         return choice
 
@@ -384,7 +389,8 @@ def _assign(
                 country=str(rng.choice(["US", "DE", "FR"])),
             )
         )
-    populars = sorted(range(organic), key=lambda k: -catalog[k].base)[:12]
+    # the most popular 4 %: with the long tail, a small catalogue has only a few big packages
+    populars = sorted(range(organic), key=lambda k: -catalog[k].base)[: max(4, organic // 25)]
     for _ in range(SCENARIOS["dependency_surge"]):
         parent = int(rng.choice([p for p in populars if p not in pick.used]))
         pick.used.add(parent)
