@@ -15,28 +15,29 @@ brand-new package              p90 127 (σ = 1.07), cut     ``pkg_pypi_downloads
                                                            release day: median 32, p90 127, p99 874,
                                                            max 7,972 in the first 7 days
 weekend / weekday volume       human 0.45 (per package     pypistats ``python_minor`` daily fixture (a
-                               lognormal, σ 0.35), CI      108k/day package, from the 2018-07-27 logging
+                               lognormal, σ 0.6), CI       108k/day package, from the 2018-07-27 logging
                                0.78, mirrors 1.0           fix on): 0.42; over the whole file 0.72
                                                            (counts before the fix are ~10× low). Per
                                                            package p10–p90 0.33–1.10 on the 622 new
                                                            packages (pip only, mean ≥ 5/day, from day 14)
 daily noise                    gamma day multiplier shared ``pkg_pypi_downloads.csv`` from day 14, pip
                                by a package's segments,    only: CV 2.15 / 1.35 / 0.77, zero days 55 % /
-                               shape 0.55·(μ/10)^0.8       14 % / 0 %, peak ÷ median ∞ / 17 / 4.7 at
+                               shape 0.65·(μ/10)^0.7       14 % / 0 %, peak ÷ median ∞ / 17 / 4.7 at
                                (μ = pip downloads a day)   2–5, 5–20 and 50–500 downloads a day
 python minor shares            3.11 24 %, 3.12 21 %,       hugovk/pypi-tools monthly python_minor,
                                3.10 18 %, 3.13 10 %,       55 popular packages, Oct 2025 – Jan 2026;
                                3.9 10 %, 3.7 6 %, 3.8 5 %, per package the 3.7 share spans 0.3–10.5 %
                                3.14 2 %, unknown 3.5 %;    (p10–p90)
-                               per package Dirichlet,
-                               concentration 12
+                               per package lognormal
+                               factor per minor, σ 1.6
 mirror traffic                 every version fetched       duckinator/bork-statistics: old versions each
                                about evenly, per package   ~105–115 a month in 2021 (18 versions);
                                lognormal, median 1.5 a     bitplane/pypi-stats: unpromoted packages
-                               day per version, σ 0.8      60–785 a month (p10–p90), median 207
+                               day per version, σ 1.0      60–785 a month (p10–p90), median 207
 release adoption               floating users move with    duckinator/bork-statistics: versions first
-                               an e-folding time of 12     seen in a month take a median ~40 % of that
-                               days                        month's downloads
+                               an e-folding time of 4      seen in a month take a median ~40 % of that
+                               days (bursts on release     month's downloads (demo: packages of bork's
+                               day on top)                 size, 40–150 a day)
 micro-inflation campaign       ~100 downloads over 6 days  soodoku/social_proof_stars experiment: 4,823
                                with ``pip install          packages given ~100 artificial downloads each,
                                --no-cache-dir``            3–8 June 2023
@@ -46,7 +47,7 @@ popularity                     log-linear between the      mt3443/typogard ``pyp
                                6k/day                      the top is cut so a laptop holds the demo
 ``details.ci``                 TRUE or NULL, never FALSE;  pip sets it from CI env vars (linehaul/pip);
                                75 % of CI rows say TRUE    it is a lower bound on CI traffic
-uv share of pip+uv             5–12 %, +2 points over      ~9 % of a day's downloads (public reports,
+uv share of pip+uv             4–10 %, +2 points over      ~9 % of a day's downloads (public reports,
                                the window                  FINDINGS.md; not in realdata)
 user-agent shapes              per installer, which        pypi/linehaul-cloud-function parser fixtures:
                                ``details`` fields exist    mirrors, Browser, conda, Bazel … send only
