@@ -73,7 +73,9 @@ FIRST_WEEK_SIGMA = math.log(FIRST_WEEK_P90 / FIRST_WEEK_MEDIAN) / 1.2816
 
 WEEKEND_FACTOR = {"human": 0.45, "ci": 0.78, "mirror": 1.0, "unknown": 0.9}
 #: Spread (lognormal σ) of each package's own weekend factor around the above.
-WEEKEND_SIGMA = 0.6
+WEEKEND_SIGMA = 0.7
+#: The busiest weekend a package's people give it (a weekend hobby tool: as many as weekdays).
+WEEKEND_MAX = 1.5
 
 #: Daily noise: a package's organic segments share one gamma multiplier per day, of shape
 #: ``NOISE_SHAPE_AT_10 * (pip_per_day / 10) ** NOISE_SHAPE_SLOPE`` (clipped), so small
@@ -85,7 +87,10 @@ NOISE_SHAPE_RANGE = (0.12, 6.0)
 #: Per-package mixes: lognormal σ of each python minor's weight (renormalised), the
 #: Dirichlet concentration around the global OS mix, the lognormal σ of each country's
 #: weight.
-PYTHON_SIGMA = 1.6
+PYTHON_SIGMA = 0.3
+#: Each package's factor on its legacy-python users (lognormal μ, σ): python 3.7's share
+#: across packages spans p10–p90 0.3–10.5 % (hugovk's monthly shares), a ratio of ~35.
+LEGACY_MU, LEGACY_SIGMA = 0.0, 1.8
 OS_CONCENTRATION = 6.0
 COUNTRY_SIGMA = 0.8
 

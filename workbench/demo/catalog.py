@@ -243,7 +243,7 @@ def _package(rng: np.random.Generator, name: str, base: float, days: int) -> Pac
         versions=versions,
         release_days=release_days,
         pin_share=float(rng.uniform(0.08, 0.35)),
-        pin_tau=float(rng.uniform(150, 500)),
+        pin_tau=float(rng.uniform(60, 250)),
         countries=_countries(rng, audience),
         license=str(rng.choice(_LICENSES)),
         audience=audience,

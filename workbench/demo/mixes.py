@@ -36,11 +36,25 @@ def _dirichlet_ratio(
     return np.asarray(np.where(shares > 0, drawn / np.maximum(shares, 1e-12), 0.0))
 
 
+def _legacy(minor: str | None) -> bool:
+    """Minors past their end of life (before 3.9), whose users come and go together."""
+    return minor is not None and tuple(map(int, minor.split("."))) < (3, 9)
+
+
+LEGACY = np.array([_legacy(m) for m in PYTHON_MINORS])
+
+
 def draw_tilt(rng: np.random.Generator) -> Tilt:
-    python = rng.lognormal(0.0, cal.PYTHON_SIGMA, size=len(PYTHON_MINORS))
+    # Packages differ mostly in how many of their users are on old pythons (an old
+    # company's fleet, a legacy distro): one factor for the legacy minors together, wide,
+    # and a narrow one per minor; independent wide factors per minor would renormalise
+    # every share towards the largest.
+    z = rng.standard_normal(size=len(PYTHON_MINORS))
+    python = np.exp(cal.PYTHON_SIGMA * z)
+    python[LEGACY] *= np.exp(cal.LEGACY_MU + cal.LEGACY_SIGMA * z[LEGACY][0])
     os_ = _dirichlet_ratio(rng, np.array(cal.OS_WEIGHTS["human"], float), cal.OS_CONCENTRATION)
     weekend = cal.WEEKEND_FACTOR["human"] * float(rng.lognormal(0.0, cal.WEEKEND_SIGMA))
-    return Tilt(python, os_, min(weekend, 1.5))
+    return Tilt(python, os_, min(weekend, cal.WEEKEND_MAX))
 
 
 def neutral() -> Tilt:

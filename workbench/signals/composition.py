@@ -54,6 +54,8 @@ ONE_VERSION = 0.8
 #: A client pool this much narrower than usual for the volume (clients per 1,000 downloads).
 NARROW_POOL = 0.6
 ROLLUP_DIMENSIONS = ("installer", "python", "system", "country", "ci", "version")
+#: Dimensions that come from one part of the user agent, and so are one piece of evidence.
+FAMILY = {"installer version": "installer", "distro": "system", "cpu": "system"}
 #: Fingerprint fields (only the top clients of each day are kept: a lower bound).
 CLIENT_DIMENSIONS = {
     "installer version": ("installer", "installer_version"),
@@ -293,13 +295,12 @@ def _finding(
     start, end = span_days
     moved, on_version, narrow, pool, like_dependent = signs_found
     tested = len(measured)
-    # The version is one dimension: moved, or concentrated on one version, counts once.
+    # Dimensions read from one part of the user agent move together (a client that sends
+    # no OS record moves OS, distro and CPU at once): each family is one sign, and the
+    # version, moved or concentrated on one release, is one.
     on_one = on_version is not None and not why.release
-    signs = (
-        sum(m["dimension"] != "version" for m in moved)
-        + int(on_one or any(m["dimension"] == "version" for m in moved))
-        + int(narrow)
-    )
+    families = {FAMILY.get(str(m["dimension"]), str(m["dimension"])) for m in moved}
+    signs = len(families | ({"version"} if on_one else set())) + int(narrow)
     described = "; ".join(
         f"{m['dimension']} ({_f(m['distance']):.2f}: {pct(_f(m['extra_top_share']))} "
         f"{m['extra_top']} against {pct(_f(m['usual_share_of_it']))} usually)"
