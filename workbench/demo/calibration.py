@@ -172,19 +172,19 @@ RARE_INSTALLERS: dict[str, float] = {
 #: (pypi/linehaul-cloud-function ``tests/unit/ua/fixtures``). ``python_minor`` is the
 #: bare "3.6" that setuptools / distribute / Python-urllib send; every other client not
 #: listed sends only its name and version.
+#: Every ``details`` field a full user agent (pip's) fills.
+UA_DETAIL_FIELDS = (
+    "python",
+    "implementation",
+    "distro",
+    "system",
+    "cpu",
+    "openssl_version",
+    "setuptools_version",
+    "ci",
+)
 UA_FIELDS: dict[str, frozenset[str]] = {
-    "pip": frozenset(
-        {
-            "python",
-            "implementation",
-            "distro",
-            "system",
-            "cpu",
-            "openssl_version",
-            "setuptools_version",
-            "ci",
-        }
-    ),
+    "pip": frozenset(UA_DETAIL_FIELDS),
     "uv": frozenset({"python", "implementation", "distro", "system", "cpu", "ci"}),
     "poetry": frozenset({"implementation", "system"}),
     "pdm": frozenset({"implementation"}),

@@ -68,20 +68,7 @@ def _fields(field: str) -> np.ndarray:
     return np.array(out)
 
 
-UA_HAS = {
-    f: _fields(f)
-    for f in (
-        "python",
-        "python_minor",
-        "implementation",
-        "distro",
-        "system",
-        "cpu",
-        "openssl_version",
-        "setuptools_version",
-        "ci",
-    )
-}
+UA_HAS = {f: _fields(f) for f in ("python_minor", *cal.UA_DETAIL_FIELDS)}
 SETUPTOOLS = ("80.9.0", "75.8.0", "70.0.0", "65.5.0", "59.6.0")
 TLS = (("TLSv1.3", "TLS_AES_128_GCM_SHA256"), ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"))
 
