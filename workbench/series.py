@@ -19,7 +19,9 @@ Method, per project, on daily downloads without mirror clients:
    at 100–1,000 a day 0.45–0.84). ``φ`` is the larger of a volume prior fitted to those
    figures and the package's own dispersion in its 28 days of history (robust: from their
    interquartile range), and the margin is ``Z·√(μ + φ·μ²) + MIN_EXCESS`` (a drop, which
-   must last three days, keeps the Poisson margin);
+   must last three days, keeps the Poisson margin). Three consecutive days at ≥ 3× are
+   judged together: day multipliers are independent, so their summed excess need only
+   pass the margin of the sum (√3, not 3, times a day's);
 4. a new package's first 14 days are left out (its launch curve is not a baseline).
 """
 
@@ -44,6 +46,8 @@ PHI_FLOOR, PHI_AT_10, PHI_SLOPE = 0.15, 1.5, 0.5
 #: Standard deviations of count noise a surge's excess must pass, plus a floor of downloads.
 Z = 4.0
 MIN_EXCESS = 5.0
+#: Consecutive days at ≥ 3× judged together against their summed noise.
+RUN_DAYS = 3
 
 
 def volume_bin(per_day: pl.Expr) -> pl.Expr:
@@ -141,18 +145,38 @@ def _flag(d: pl.DataFrame) -> pl.DataFrame:
     obs = pl.col("downloads")
     usable = (pl.col("age") >= YOUNG_DAYS) & pl.col("baseline").is_not_null()
     margin = _margin(pl.col("expected"), pl.col("phi"))
+    # A day's noise multiplier is independent of the next day's, so RUN_DAYS consecutive
+    # days at ≥ 3× pass together when their summed excess is beyond the summed variance
+    # (the margin of a k-day sum grows as √k, not k): a sustained rise is evidence that no
+    # single one of its days is.
+    candidate = usable & (obs >= RATIO * pl.col("expected"))
+    cand_excess = pl.when(candidate).then(obs - pl.col("expected")).otherwise(0.0)
+    cand_var = (
+        pl.when(candidate)
+        .then(pl.col("expected") + 1 + pl.col("phi") * pl.col("expected") ** 2)
+        .otherwise(0.0)
+    )
+
+    def summed(column: str) -> pl.Expr:
+        return pl.col(column).rolling_sum(RUN_DAYS, min_samples=RUN_DAYS)
+
+    run_ok = ((summed("_n") == RUN_DAYS) & (summed("_x") > Z * summed("_v").sqrt())).over("project")
+    ending_here = run_ok.fill_null(False)
+    # a day belongs to a passing run if one of the runs ending on it or the next days does
+    in_run = pl.any_horizontal(
+        ending_here.shift(-k).over("project").fill_null(False) for k in range(RUN_DAYS)
+    )
     return (
         d.with_columns(expected=expected, phi=phi)
+        .with_columns(_n=candidate.cast(pl.Int32), _x=cand_excess, _v=cand_var)
         .with_columns(
-            surge=usable
-            & (obs >= RATIO * pl.col("expected"))
-            & (obs - pl.col("expected") > margin),
+            surge=candidate & ((obs - pl.col("expected") > margin) | in_run),
             # a drop must last 3 days (:func:`drops`), which is its guard against bursty noise
             drop=usable
             & (obs <= pl.col("expected") / 4)
             & (pl.col("expected") - obs > _margin(pl.col("expected"), pl.lit(0.0), 4.0)),
         )
-        .drop("phi")
+        .drop("phi", "_n", "_x", "_v")
     )
 
 
