@@ -12,6 +12,7 @@ import pytest
 from workbench.demo import DemoConfig, generate
 from workbench.demo import calibration as cal
 from workbench.demo.catalog import EVASIVE, LOOKALIKES, SCENARIOS
+from workbench.demo.realdata import MIRRORS
 from workbench.schema import DISTRIBUTION_METADATA, FILE_DOWNLOADS, arrow_schema
 from workbench.sources.demo import DemoSource
 
@@ -72,24 +73,38 @@ def test_ci_is_true_or_null_never_false(rows: pl.DataFrame) -> None:
     assert ci.drop_nulls().all() and ci.null_count() > 0
 
 
-def test_organic_traffic_has_a_weekly_rhythm(rows: pl.DataFrame) -> None:
-    by_weekday = rows.group_by(wd=pl.col("timestamp").dt.weekday()).len()
+def test_organic_traffic_has_a_weekly_rhythm(rows: pl.DataFrame, truth: pl.DataFrame) -> None:
+    # organic packages' users only: campaigns keep no weekend, and the mirror floor (every
+    # version, every day) has none either and outweighs the users of most long-tail packages
+    organic = rows.filter(~pl.col("project").is_in(truth["project"].implode()))
+    by_weekday = _users(organic).group_by(wd=pl.col("timestamp").dt.weekday()).len()
     weekday = by_weekday.filter(pl.col("wd") <= 5)["len"].mean()
     weekend = by_weekday.filter(pl.col("wd") >= 6)["len"].mean()
     assert isinstance(weekday, float) and isinstance(weekend, float)
-    assert 0.45 < weekend / weekday < 0.9
+    # users have a weekend dip: a large real package's is 0.42 (pypistats, after the
+    # 2018-07-27 logging fix), so the floor is below that
+    assert 0.3 < weekend / weekday < 0.9
 
 
-def test_installer_mix_is_realistic(rows: pl.DataFrame) -> None:
+def test_installer_mix_is_realistic(rows: pl.DataFrame, truth: pl.DataFrame) -> None:
+    # organic packages: in a small catalogue an installer_shift on the largest package
+    # would outweigh the rest
+    organic = rows.filter(~pl.col("project").is_in(truth["project"].implode()))
+    mirrors = list(MIRRORS)
+    installer = pl.col("details").struct.field("installer").struct.field("name")
+    # shares without mirrors (as pypistats counts): a small catalogue is mostly long tail,
+    # where the mirror floor outweighs the users
     share = (
-        rows.group_by(i=pl.col("details").struct.field("installer").struct.field("name"))
+        organic.filter(~installer.is_in(mirrors).fill_null(False))
+        .group_by(i=pl.col("details").struct.field("installer").struct.field("name"))
         .len()
         .with_columns(s=pl.col("len") / pl.col("len").sum())
     )
     get = dict(zip(share["i"].to_list(), share["s"].to_list(), strict=True))
     assert get["pip"] > 0.6
     assert 0.05 < get["uv"] < 0.35
-    assert get.get("bandersnatch", 0) > 0 and get.get(None, 0) > 0
+    assert get.get(None, 0) > 0
+    assert organic.filter(installer == "bandersnatch").height > 0
 
 
 def test_inflation_campaigns_multiply_volume_from_few_clients(
@@ -178,7 +193,11 @@ def test_dependency_surge_follows_the_parents_release(
     rows: pl.DataFrame, truth: pl.DataFrame
 ) -> None:
     for sc in _window(truth, "dependency_surge"):
-        daily = _daily(rows, str(sc["project"]))
+        # users only: the mirror floor does not follow a dependent's release
+        pip = rows.filter(
+            pl.col("details").struct.field("installer").struct.field("name").is_in(["pip", "uv"])
+        )
+        daily = _daily(pip, str(sc["project"]))
         before = daily.filter(pl.col("day") < sc["start"])["len"].mean()
         after = daily.filter(pl.col("day") > sc["start"] + dt.timedelta(days=10))["len"].mean()
         assert after > 2 * before  # type: ignore[operator]
@@ -219,6 +238,13 @@ def _inside(rows: pl.DataFrame, sc: dict[str, object], *, before: bool = False) 
     day = pl.col("timestamp").dt.date()
     when = day < sc["start"] if before else day.is_between(sc["start"], sc["end"])
     return rows.filter((pl.col("project") == sc["project"]) & when)
+
+
+def _users(frame: pl.DataFrame) -> pl.DataFrame:
+    """Without mirror clients: on a small package the mirror floor (every version, every
+    day) outweighs its users, and mirrors report no CI flag."""
+    installer = pl.col("details").struct.field("installer").struct.field("name")
+    return frame.filter(~installer.is_in(list(MIRRORS)).fill_null(False))
 
 
 def _client(frame: pl.DataFrame) -> pl.Series:
@@ -278,8 +304,13 @@ def test_slow_ramp_grows_for_a_week_or_more(rows: pl.DataFrame, truth: pl.DataFr
         later = daily.filter(
             pl.col("day").is_between(start + dt.timedelta(days=14), sc["end"])  # type: ignore[operator]
         )
+        # the level before it from two weeks, not three days: small packages are bursty
+        before = daily.filter(
+            pl.col("day").is_between(start - dt.timedelta(days=14), start - dt.timedelta(days=1))  # type: ignore[operator]
+        )
         if later.height:
-            assert later["len"].mean() > 2 * first["len"].mean()  # type: ignore[operator]
+            assert later["len"].mean() > 2 * before["len"].mean()  # type: ignore[operator]
+            assert later["len"].mean() > first["len"].mean()  # type: ignore[operator]
 
 
 def test_release_timed_campaign_starts_on_a_release(
@@ -298,7 +329,7 @@ def test_ci_cover_campaign_hides_on_a_ci_heavy_package(
     rows: pl.DataFrame, truth: pl.DataFrame
 ) -> None:
     for sc in _window(truth, "ci_cover"):
-        before = _inside(rows, sc, before=True)
+        before = _users(_inside(rows, sc, before=True))
         ci = before["details"].struct.field("ci").fill_null(False).mean()
         assert ci > 0.35, sc  # ~75 % of CI rows say so: a package mostly run by CI
         inside = _inside(rows, sc)

@@ -8,32 +8,51 @@ files when they are present.
 =============================  ==========================  ==============================================
 figure                         value used                  source
 =============================  ==========================  ==============================================
-first-week downloads of a      lognormal, median 28,       soodoku/social_proof_stars
-brand-new package              p90 112 (σ = 1.08)          ``pkg_pypi_downloads.csv``: 622 packages first
-                                                           released 24–30 Apr 2023; median 28, p90 112,
-                                                           p99 535, max 1,029 in the first 7 days
-weekend / weekday volume       0.45 (human traffic),       pypistats ``python_minor`` daily fixture
-                               0.78 (CI), 1.0 (mirrors)    (a 58k/day package, 2018): 0.42; the 622 new
-                                                           packages above (mostly bots/mirrors): 0.69
+first-week downloads of a      lognormal, median 32,       soodoku/social_proof_stars
+brand-new package              p90 127 (σ = 1.07), cut     ``pkg_pypi_downloads.csv`` joined with each
+                               at 7,972                    package's ``earliest_release``: 622 packages
+                                                           released 24–30 Apr 2023; counted from the
+                                                           release day: median 32, p90 127, p99 874,
+                                                           max 7,972 in the first 7 days
+weekend / weekday volume       human 0.45 (per package     pypistats ``python_minor`` daily fixture (a
+                               lognormal, σ 0.6), CI       108k/day package, from the 2018-07-27 logging
+                               0.78, mirrors 1.0           fix on): 0.42; over the whole file 0.72
+                                                           (counts before the fix are ~10× low). Per
+                                                           package p10–p90 0.33–1.10 on the 622 new
+                                                           packages (pip only, mean ≥ 5/day, from day 14)
+daily noise                    gamma day multiplier shared ``pkg_pypi_downloads.csv`` from day 14, pip
+                               by a package's segments,    only: CV 2.15 / 1.35 / 0.77, zero days 55 % /
+                               shape 0.65·(μ/10)^0.7       14 % / 0 %, peak ÷ median ∞ / 17 / 4.7 at
+                               (μ = pip downloads a day)   2–5, 5–20 and 50–500 downloads a day
 python minor shares            3.11 24 %, 3.12 21 %,       hugovk/pypi-tools monthly python_minor,
-                               3.10 18 %, 3.13 10 %,       55 popular packages, Oct 2025 – Jan 2026
-                               3.9 10 %, 3.7 6 %, 3.8 5 %,
-                               3.14 2 %, unknown 3.5 %
+                               3.10 18 %, 3.13 10 %,       55 popular packages, Oct 2025 – Jan 2026;
+                               3.9 10 %, 3.7 6 %, 3.8 5 %, per package the 3.7 share spans 0.3–10.5 %
+                               3.14 2 %, unknown 3.5 %;    (p10–p90)
+                               per package lognormal
+                               factor per minor, σ 1.6
 mirror traffic                 every version fetched       duckinator/bork-statistics: old versions each
-                               about evenly, ~0.2 a day    ~105–115 a month in 2021 (18 versions);
-                               per version                 bitplane/pypi-stats: unpromoted packages
-                                                           60–780 a month (p10–p90), median 207
+                               about evenly, per package   ~105–115 a month in 2021 (18 versions);
+                               lognormal, median 1.5 a     bitplane/pypi-stats: unpromoted packages
+                               day per version, σ 1.0      60–785 a month (p10–p90), median 207
+release adoption               floating users move with    duckinator/bork-statistics: versions first
+                               an e-folding time of 4      seen in a month take a median ~40 % of that
+                               days (bursts on release     month's downloads (demo: packages of bork's
+                               day on top)                 size, 40–150 a day)
 micro-inflation campaign       ~100 downloads over 6 days  soodoku/social_proof_stars experiment: 4,823
                                with ``pip install          packages given ~100 artificial downloads each,
                                --no-cache-dir``            3–8 June 2023
-popularity                     Pareto tail, α = 0.6,      hugovk/top-pypi-packages: the 30-day counts
-                               3/day to 6k/day (scaled)   fall ~1.9 decades per decade of rank between
-                                                           ranks 100 and 10,000; demo volumes are scaled
-                                                           down ~1,000× so a laptop holds them
+popularity                     log-linear between the      mt3443/typogard ``pypi_download_counts.csv``
+                               quantiles of real pip       (206,944 packages, Feb 2020): median 1.14 a
+                               downloads a day, cut at     day, 44 % under 1 a day, p90 21, p99 2,844;
+                               6k/day                      the top is cut so a laptop holds the demo
 ``details.ci``                 TRUE or NULL, never FALSE;  pip sets it from CI env vars (linehaul/pip);
                                75 % of CI rows say TRUE    it is a lower bound on CI traffic
-uv share of pip+uv             8–18 %, +4 points over      ~9 % of a day's downloads (FINDINGS.md)
-                               the window
+uv share of pip+uv             4–10 %, +2 points over      ~9 % of a day's downloads (public reports,
+                               the window                  FINDINGS.md; not in realdata)
+user-agent shapes              per installer, which        pypi/linehaul-cloud-function parser fixtures:
+                               ``details`` fields exist    mirrors, Browser, conda, Bazel … send only
+                                                           their name; poetry, pdm, twine no python;
+                                                           uv no rustc; ``(null)`` → NULL details
 =============================  ==========================  ==============================================
 
 Installer names, distro names, user-agent field shapes and mirror clients
@@ -44,13 +63,36 @@ from __future__ import annotations
 
 import math
 
-FIRST_WEEK_MEDIAN = 28.0
-FIRST_WEEK_P90 = 112.0
-#: The largest first week among the 622 real new packages; organic draws stay below it.
-FIRST_WEEK_MAX = 1029.0
+FIRST_WEEK_MEDIAN = 32.0
+FIRST_WEEK_P90 = 127.0
+FIRST_WEEK_P99 = 874.0
+#: The largest first week among the 622 real new packages, counted from each one's
+#: release day; organic draws stay below it.
+FIRST_WEEK_MAX = 7972.0
 FIRST_WEEK_SIGMA = math.log(FIRST_WEEK_P90 / FIRST_WEEK_MEDIAN) / 1.2816
 
 WEEKEND_FACTOR = {"human": 0.45, "ci": 0.78, "mirror": 1.0, "unknown": 0.9}
+#: Spread (lognormal σ) of each package's own weekend factor around the above.
+WEEKEND_SIGMA = 0.7
+#: The busiest weekend a package's people give it (a weekend hobby tool: as many as weekdays).
+WEEKEND_MAX = 1.5
+
+#: Daily noise: a package's organic segments share one gamma multiplier per day, of shape
+#: ``NOISE_SHAPE_AT_10 * (pip_per_day / 10) ** NOISE_SHAPE_SLOPE`` (clipped), so small
+#: packages are bursty with zero days and large ones smoother.
+NOISE_SHAPE_AT_10 = 0.65
+NOISE_SHAPE_SLOPE = 0.7
+NOISE_SHAPE_RANGE = (0.12, 6.0)
+
+#: Per-package mixes: lognormal σ of each python minor's weight (renormalised), the
+#: Dirichlet concentration around the global OS mix, the lognormal σ of each country's
+#: weight.
+PYTHON_SIGMA = 0.3
+#: Each package's factor on its legacy-python users (lognormal μ, σ): python 3.7's share
+#: across packages spans p10–p90 0.3–10.5 % (hugovk's monthly shares), a ratio of ~35.
+LEGACY_MU, LEGACY_SIGMA = 0.0, 1.8
+OS_CONCENTRATION = 6.0
+COUNTRY_SIGMA = 0.8
 
 PYTHON_MINOR_SHARES: dict[str | None, float] = {
     "3.11": 0.2408,
@@ -104,13 +146,63 @@ INSTALLER_VERSIONS: dict[str, tuple[str, ...]] = {
     "z3c.pypimirror": ("1.0.16",),
     "requests": ("2.32.5", "2.32.3", "2.31.0"),
     "Browser": ("",),
+    "twine": ("6.1.0", "5.1.1"),
+    "maturin": ("1.9.4", "1.7.4"),
+    "setuptools": ("80.9.0", "75.8.0"),
+    "distribute": ("0.7.3",),
+    "pex": ("2.59.1", "2.20.3"),
+    "conda": ("25.7.0", "24.11.3"),
+    "Bazel": ("8.4.1", "7.6.1"),
+    "Homebrew": ("4.6.11", "4.5.8"),
+    "OS": ("",),
+    "pep381client": ("1.5",),
 }
+#: Rare clients among people's downloads (share of the people segment, before uv).
+RARE_INSTALLERS: dict[str, float] = {
+    "twine": 0.002,
+    "setuptools": 0.002,
+    "conda": 0.002,
+    "pex": 0.001,
+    "Bazel": 0.001,
+    "maturin": 0.0005,
+    "Homebrew": 0.0005,
+    "distribute": 0.0002,
+}
+#: Which ``details`` fields each client's user agent carries, as linehaul parses it
+#: (pypi/linehaul-cloud-function ``tests/unit/ua/fixtures``). ``python_minor`` is the
+#: bare "3.6" that setuptools / distribute / Python-urllib send; every other client not
+#: listed sends only its name and version.
+#: Every ``details`` field a full user agent (pip's) fills.
+UA_DETAIL_FIELDS = (
+    "python",
+    "implementation",
+    "distro",
+    "system",
+    "cpu",
+    "openssl_version",
+    "setuptools_version",
+    "ci",
+)
+UA_FIELDS: dict[str, frozenset[str]] = {
+    "pip": frozenset(UA_DETAIL_FIELDS),
+    "uv": frozenset({"python", "implementation", "distro", "system", "cpu", "ci"}),
+    "poetry": frozenset({"implementation", "system"}),
+    "pdm": frozenset({"implementation"}),
+    "twine": frozenset({"implementation"}),
+    "setuptools": frozenset({"python_minor"}),
+    "distribute": frozenset({"python_minor"}),
+}
+#: Unrecognised clients: share sending a parsable "Python-urllib/3.x" (python only, no
+#: installer) and share sending "(null)" (linehaul stores no ``details`` at all).
+UNKNOWN_URLLIB_SHARE = 0.25
+UNKNOWN_NULL_DETAILS_SHARE = 0.35
 MIRROR_INSTALLERS: dict[str, float] = {
     "bandersnatch": 0.55,
     "Artifactory": 0.18,
     "Nexus": 0.14,
     "devpi": 0.10,
-    "z3c.pypimirror": 0.03,
+    "z3c.pypimirror": 0.02,
+    "pep381client": 0.01,
 }
 
 # (system, release, distro name, distro version, distro id, libc, libc version, cpu, openssl)
@@ -348,12 +440,32 @@ HUMAN_HOURS: tuple[float, ...] = (
 )
 CI_HOURS: tuple[float, ...] = tuple(2.0 + 0.6 * h for h in HUMAN_HOURS)
 
-#: Demo volumes: a Pareto tail of base daily downloads (human + CI), clipped.
-POPULARITY_ALPHA = 0.6
-POPULARITY_MIN = 3.0
+#: Demo volumes: quantiles of real pip downloads a day per package (typogard, Feb 2020),
+#: interpolated log-linearly; the top is cut at ``POPULARITY_MAX``.
+POPULARITY_QUANTILES: tuple[tuple[float, float], ...] = (
+    (0.0, 0.08),
+    (0.1, 0.29),
+    (0.25, 0.43),
+    (0.44, 1.0),
+    (0.5, 1.14),
+    (0.6, 1.86),
+    (0.75, 4.14),
+    (0.9, 21.1),
+    (0.95, 94.4),
+    (0.99, 2844.0),
+    (1.0, 20_000.0),
+)
 POPULARITY_MAX = 6_000.0
-#: Mirror fetches per version per day (before weekly noise).
-MIRROR_PER_VERSION = 0.2
+#: Share of a package's people (human + CI) downloads that pip makes (the rest: uv,
+#: poetry, pdm, rarer clients); popularity quantiles are pip counts, so base = pip / this.
+PIP_SHARE = 0.8
+#: Mirror and scanner fetches per version per day: per package lognormal (median, σ).
+MIRROR_PER_VERSION = 1.5
+MIRROR_SIGMA = 1.0
+#: e-folding time (days) for floating users to move to a new release.
+ADOPTION_DAYS = 4.0
+#: Share of rows with no country (linehaul leaves it NULL when the edge has none).
+NULL_COUNTRY_SHARE = 0.002
 #: Share of traffic from unrecognised clients (installer NULL, Browser, requests).
 UNKNOWN_SHARE = 0.03
 #: Extra fetches of a new release on its day (half again the next day): on the real daily

@@ -85,6 +85,12 @@ def assign(rng: np.random.Generator, catalog: Catalog) -> None:
         if not free:
             raise _NoPackage(f"no free package left for {lo}-{hi} downloads a day")
         choice = int(rng.choice(fit or free))
+        if not fit:
+            # the long tail leaves a small catalogue few packages of this size: give the
+            # chosen one a size in the range (log-uniform over its first decade), as the
+            # catalogue's own scenarios do
+            top = min(hi, 10 * lo)
+            catalog.packages[choice].base = float(np.exp(rng.uniform(np.log(lo), np.log(top))))
         used.add(choice)
         return choice
 
@@ -491,6 +497,10 @@ def _campaign_profile(rng: np.random.Generator, sc: Scenario) -> rows.Profile:
         os_ = rng.choice(images, size=k)
         python = rng.choice(pythons, size=k)
     country = rng.choice(countries, size=k, p=share)
+    # every country of the campaign holds at least one of its clients (as many as the pool
+    # allows): a campaign said to sit in five cloud regions does
+    n = min(k, len(countries))
+    country[:n] = countries[:n]
     combos = np.stack([installer, os_, python, country], axis=1).astype(np.int64)
     zero = np.zeros(1)
     hours = _norm(rng.gamma(2.0, 1.0, size=24))

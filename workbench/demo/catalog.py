@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workbench.demo import calibration as cal
+from workbench.demo.mixes import Tilt, draw_tilt, neutral
 
 _PREFIXES = ("py", "django-", "flask-", "aio", "pytest-", "sphinx-", "fast", "lib", "open", "")
 _ROOTS = (
@@ -130,6 +131,8 @@ class Package:
     pinned: int | None = None
     first_week: float | None = None
     audience: str = "global"
+    tilt: Tilt = field(default_factory=neutral)
+    mirror_rate: float = cal.MIRROR_PER_VERSION
 
     @property
     def is_new(self) -> bool:
@@ -212,7 +215,7 @@ def _release_days(rng: np.random.Generator, n: int, first: int, last: int) -> np
 
 def _countries(rng: np.random.Generator, audience: str) -> np.ndarray:
     base = np.array(list(cal.COUNTRY_SHARES.values()))
-    weights = base * rng.lognormal(0.0, 0.35, size=base.size)
+    weights = base * rng.lognormal(0.0, cal.COUNTRY_SIGMA, size=base.size)
     if audience != "global":
         idx = list(cal.COUNTRY_SHARES).index(audience)
         weights[idx] = weights.sum() * rng.uniform(1.2, 2.5)
@@ -235,23 +238,27 @@ def _package(rng: np.random.Generator, name: str, base: float, days: int) -> Pac
         base=base,
         growth=float(rng.normal(0.05, 0.25)),
         ci_share=float(np.clip(rng.beta(2.2, 3.5), 0.05, 0.85)),
-        uv_share=float(rng.uniform(0.08, 0.18)),
+        uv_share=float(rng.uniform(0.04, 0.10)),
         has_wheel=bool(rng.random() < 0.9),
         versions=versions,
         release_days=release_days,
         pin_share=float(rng.uniform(0.08, 0.35)),
-        pin_tau=float(rng.uniform(150, 500)),
+        pin_tau=float(rng.uniform(60, 250)),
         countries=_countries(rng, audience),
         license=str(rng.choice(_LICENSES)),
         audience=audience,
+        tilt=draw_tilt(rng),
+        mirror_rate=cal.MIRROR_PER_VERSION * float(rng.lognormal(0.0, cal.MIRROR_SIGMA)),
     )
 
 
 def _popularity(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Stratified Pareto quantiles with jitter: heavy-tailed, stable totals across seeds."""
+    """Stratified quantiles of real pip volumes with jitter: the long tail, stable totals
+    across seeds. Returned as people (human + CI) downloads a day."""
     q = (np.arange(n) + rng.uniform(0.2, 0.8, size=n)) / n
-    base = cal.POPULARITY_MIN * (1.0 - q) ** (-1.0 / cal.POPULARITY_ALPHA)
-    base = np.minimum(base, cal.POPULARITY_MAX) * rng.lognormal(0.0, 0.15, size=n)
+    at, value = np.array(cal.POPULARITY_QUANTILES).T
+    pip = np.exp(np.interp(q, at, np.log(value)))
+    base = np.minimum(pip, cal.POPULARITY_MAX) / cal.PIP_SHARE * rng.lognormal(0.0, 0.15, size=n)
     return np.asarray(rng.permutation(base))
 
 
@@ -310,6 +317,11 @@ class _Picker:
         free = [i for i in self.pool if i not in self.used]
         fit = [i for i in free if lo <= self.catalog[i].base <= hi]
         choice = int(self.rng.choice(fit or free))
+        if not fit:
+            # the long tail leaves a small catalogue few packages of this size: give the
+            # chosen one a size in the range (log-uniform over its first decade)
+            top = min(hi, 10 * lo)
+            self.catalog[choice].base = float(np.exp(self.rng.uniform(np.log(lo), np.log(top))))
         self.used.add(choice)
         return choice
 
@@ -377,7 +389,8 @@ def _assign(
                 country=str(rng.choice(["US", "DE", "FR"])),
             )
         )
-    populars = sorted(range(organic), key=lambda k: -catalog[k].base)[:12]
+    # the most popular 4 %: with the long tail, a small catalogue has only a few big packages
+    populars = sorted(range(organic), key=lambda k: -catalog[k].base)[: max(4, organic // 25)]
     for _ in range(SCENARIOS["dependency_surge"]):
         parent = int(rng.choice([p for p in populars if p not in pick.used]))
         pick.used.add(parent)

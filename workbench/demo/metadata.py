@@ -8,6 +8,7 @@ import hashlib
 import numpy as np
 import pyarrow as pa
 
+from workbench.demo import files
 from workbench.demo.catalog import Catalog
 from workbench.schema import DISTRIBUTION_METADATA, arrow_schema
 
@@ -23,15 +24,12 @@ def metadata_table(rng: np.random.Generator, catalog: Catalog, start: dt.date) -
     rows: dict[str, list[object]] = {f.name: [] for f in SCHEMA}
     origin = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
     for pkg in catalog.packages:
-        stem = pkg.name.replace("-", "_")
         for v, (version, day) in enumerate(zip(pkg.versions, pkg.release_days, strict=True)):
             uploaded = origin + dt.timedelta(days=int(day), seconds=int(rng.integers(0, 86_400)))
-            kinds = (
-                [("bdist_wheel", f"{stem}-{version}-py3-none-any.whl", "py3")]
-                if pkg.has_wheel
-                else []
-            )
-            kinds.append(("sdist", f"{stem}-{version}.tar.gz", "source"))
+            kinds = [
+                (files.FILE_TYPES[t], files.filename(pkg.name, version, t), files.python_version(t))
+                for t in files.release_files(pkg.name, v, pkg.has_wheel)
+            ]
             for offset, (ptype, filename, pyver) in enumerate(kinds):
                 digest = hashlib.sha256(filename.encode()).hexdigest()
                 values: dict[str, object] = {

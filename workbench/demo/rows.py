@@ -19,15 +19,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from workbench.demo import calibration as cal
-from workbench.demo.catalog import Catalog
+from workbench.demo import files
+from workbench.demo.catalog import Catalog, Package
+from workbench.demo.mixes import PYTHON_MINORS
 from workbench.demo.traffic import Segment
 from workbench.schema import FILE_DOWNLOADS, arrow_schema
 
 SCHEMA = arrow_schema(FILE_DOWNLOADS)
 
 
+#: Installer codes of clients linehaul does not recognise: a bare "Python-urllib/3.x"
+#: (python only) and "(null)" (no ``details`` at all).
+URLLIB, NULL_DETAILS = 0, 1
+
+
 def _installers() -> list[tuple[str | None, str | None]]:
-    rows: list[tuple[str | None, str | None]] = [(None, None)]
+    rows: list[tuple[str | None, str | None]] = [(None, None), (None, None)]
     for name, versions in cal.INSTALLER_VERSIONS.items():
         rows += [(name, v or None) for v in versions]
     return rows
@@ -45,6 +52,23 @@ INSTALLERS = _installers()
 PYTHONS = _pythons()
 OS_ROWS = cal.OS_ROWS
 COUNTRIES = tuple(cal.COUNTRY_SHARES)
+NO_COUNTRY = len(COUNTRIES)
+#: Bare minor versions ("3.11") for clients that send only those; one per PYTHONS row.
+MINORS = tuple(sorted({".".join(p.split(".")[:2]) for p, _, _ in PYTHONS if p}))
+_MINOR_OF = np.array([MINORS.index(".".join(p.split(".")[:2])) if p else -1 for p, _, _ in PYTHONS])
+
+
+def _fields(field: str) -> np.ndarray:
+    """Per installer code: does its user agent carry this ``details`` field?"""
+    out = [
+        name is not None and field in cal.UA_FIELDS.get(name, frozenset()) for name, _ in INSTALLERS
+    ]
+    if field == "python_minor":
+        out[URLLIB] = True
+    return np.array(out)
+
+
+UA_HAS = {f: _fields(f) for f in ("python_minor", *cal.UA_DETAIL_FIELDS)}
 SETUPTOOLS = ("80.9.0", "75.8.0", "70.0.0", "65.5.0", "59.6.0")
 TLS = (("TLSv1.3", "TLS_AES_128_GCM_SHA256"), ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"))
 
@@ -63,7 +87,7 @@ def _installer_weights(names: dict[str, float]) -> np.ndarray:
     return _norm(w)
 
 
-def _python_weights(kind: str) -> np.ndarray:
+def _python_weights(kind: str, tilt: np.ndarray | None = None) -> np.ndarray:
     w = np.zeros(len(PYTHONS))
     for i, (full, impl, _) in enumerate(PYTHONS):
         if full is None:
@@ -74,6 +98,8 @@ def _python_weights(kind: str) -> np.ndarray:
         minor = ".".join(full.split(".")[:2])
         patches = cal.PYTHON_PATCHES[minor]
         share = cal.PYTHON_MINOR_SHARES.get(minor, 0.0)
+        if tilt is not None:
+            share *= tilt[PYTHON_MINORS.index(minor)]
         if kind in ("ci", "ci_uv") and minor in ("3.12", "3.13", "3.11"):
             share *= 1.6  # CI matrices lean to current versions
         rank = len(patches) - 1 - patches.index(full) if full in patches else 0
@@ -94,9 +120,16 @@ class Profile:
     combos: np.ndarray | None = None  # (k, 4) installer, os, python, country: a narrow client set
 
 
-_HUMAN = {"pip": 0.86, "poetry": 0.09, "pdm": 0.02, "requests": 0.01, "Browser": 0.02}
-_CI = {"pip": 0.86, "poetry": 0.11, "pdm": 0.03}
-_UNKNOWN = {"Browser": 0.3, "requests": 0.4}
+_HUMAN = {
+    "pip": 0.86,
+    "poetry": 0.09,
+    "pdm": 0.02,
+    "requests": 0.01,
+    "Browser": 0.02,
+    **cal.RARE_INSTALLERS,
+}
+_CI = {"pip": 0.86, "poetry": 0.11, "pdm": 0.03, "twine": 0.004, "maturin": 0.002, "pex": 0.002}
+_UNKNOWN = {"Browser": 0.3, "requests": 0.4, "OS": 0.05}
 
 
 def _country_index(code: str) -> int:
@@ -110,6 +143,10 @@ def _shares(table: dict[str, float]) -> np.ndarray:
     return _norm(w)
 
 
+def _os(kind: str, pkg: Package) -> np.ndarray:
+    return _norm(np.array(cal.OS_WEIGHTS[kind]) * pkg.tilt.os + 1e-9)
+
+
 def profile(rng: np.random.Generator, seg: Segment, catalog: Catalog) -> Profile:
     pkg = catalog.packages[seg.package]
     kind = seg.kind
@@ -118,8 +155,8 @@ def profile(rng: np.random.Generator, seg: Segment, catalog: Catalog) -> Profile
         inst = _installer_weights({"uv": 1.0} if kind == "human_uv" else _HUMAN)
         return Profile(
             inst,
-            _norm(np.array(cal.OS_WEIGHTS["human"])),
-            _python_weights(kind),
+            _os("human", pkg),
+            _python_weights(kind, pkg.tilt.python),
             pkg.countries,
             0.0,
             hours,
@@ -128,8 +165,8 @@ def profile(rng: np.random.Generator, seg: Segment, catalog: Catalog) -> Profile
         inst = _installer_weights({"uv": 1.0} if kind == "ci_uv" else _CI)
         return Profile(
             inst,
-            _norm(np.array(cal.OS_WEIGHTS["ci"])),
-            _python_weights(kind),
+            _os("ci", pkg),
+            _python_weights(kind, pkg.tilt.python),
             _shares(cal.CI_COUNTRY_SHARES),
             0.75,
             _norm(np.array(cal.CI_HOURS)),
@@ -145,11 +182,14 @@ def profile(rng: np.random.Generator, seg: Segment, catalog: Catalog) -> Profile
         )
     if kind == "unknown":
         inst = _installer_weights(_UNKNOWN)
-        inst[0] = inst.sum() * 0.6  # most unknown clients send no parsable user agent
+        named = 1.0 - cal.UNKNOWN_URLLIB_SHARE - cal.UNKNOWN_NULL_DETAILS_SHARE
+        inst = inst * named
+        inst[URLLIB] = cal.UNKNOWN_URLLIB_SHARE
+        inst[NULL_DETAILS] = cal.UNKNOWN_NULL_DETAILS_SHARE
         return Profile(
             _norm(inst),
             _norm(np.array(cal.OS_WEIGHTS["unknown"])),
-            _python_weights("unknown"),
+            _python_weights("human"),
             pkg.countries,
             0.0,
             hours,
@@ -198,7 +238,7 @@ class Columns:
     package: np.ndarray
     day: np.ndarray
     version: np.ndarray  # index into the package's versions
-    sdist: np.ndarray
+    file_type: np.ndarray  # index into files.FILE_TYPES
     installer: np.ndarray
     os: np.ndarray
     python: np.ndarray
@@ -252,11 +292,18 @@ def expand(
         wheel_p = 0.0 if not pkg.has_wheel else (0.5 if seg.kind == "mirror" else 0.9)
         if seg.kind == "campaign":
             wheel_p = 1.0 if pkg.has_wheel else 0.0
+        file_type = (rng.random(n) >= wheel_p).astype(np.int8)
+        if seg.kind == "mirror" and files.is_legacy(pkg.name):
+            # mirrors fetch every file of a release, the legacy formats of the oldest too
+            rare = (version == 0) & (rng.random(n) < 0.75)
+            file_type[rare] = rng.choice(files.RARE, size=int(rare.sum()))
+        if seg.kind not in ("campaign", "geo"):
+            ctry = np.where(rng.random(n) < cal.NULL_COUNTRY_SHARE, NO_COUNTRY, ctry)
         hour = rng.choice(24, size=n, p=prof.hours)
         parts["package"].append(np.full(n, seg.package, dtype=np.int32))
         parts["day"].append(day.astype(np.int32))
         parts["version"].append(version.astype(np.int32))
-        parts["sdist"].append(rng.random(n) >= wheel_p)
+        parts["file_type"].append(file_type)
         parts["installer"].append(inst.astype(np.int32))
         parts["os"].append(os_.astype(np.int32))
         parts["python"].append(py.astype(np.int32))
@@ -273,7 +320,7 @@ def expand(
 
 
 def _files(catalog: Catalog) -> tuple[list[str], list[str], list[str], list[str], np.ndarray]:
-    """Per (package, version, kind) filename and URL tables; offsets per package."""
+    """Per (package, version, file type) filename and URL tables; offsets per package."""
     filenames: list[str] = []
     urls: list[str] = []
     versions: list[str] = []
@@ -281,9 +328,9 @@ def _files(catalog: Catalog) -> tuple[list[str], list[str], list[str], list[str]
     offsets = np.zeros(len(catalog.packages), dtype=np.int64)
     for i, pkg in enumerate(catalog.packages):
         offsets[i] = len(filenames)
-        stem = pkg.name.replace("-", "_")
         for v in pkg.versions:
-            for name in (f"{stem}-{v}-py3-none-any.whl", f"{stem}-{v}.tar.gz"):
+            for t in range(len(files.FILE_TYPES)):
+                name = files.filename(pkg.name, v, t)
                 digest = hashlib.sha256(name.encode()).hexdigest()
                 filenames.append(name)
                 urls.append(f"/packages/{digest[:2]}/{digest[2:4]}/{digest[4:]}/{name}")
@@ -292,14 +339,20 @@ def _files(catalog: Catalog) -> tuple[list[str], list[str], list[str], list[str]
     return filenames, urls, versions, projects, offsets
 
 
-def _take(values: Sequence[str | None], codes: np.ndarray) -> pa.Array:
+def _take(
+    values: Sequence[str | None], codes: np.ndarray, valid: np.ndarray | None = None
+) -> pa.Array:
     """``values[codes]`` as a dictionary array: no string copies, and Parquet writes the
-    dictionary as is. Files are written without the Arrow schema, so readers see strings."""
+    dictionary as is. Files are written without the Arrow schema, so readers see strings.
+    Rows where ``valid`` is False are NULL (the client did not send the field)."""
     nulls = [i for i, v in enumerate(values) if v is None]
     dictionary = pa.array([v if v is not None else "" for v in values], pa.string())
     indices = pa.array(np.asarray(codes, dtype=np.int32))
-    if nulls:
-        indices = pc.if_else(pa.array(np.isin(codes, nulls)), pa.scalar(None, pa.int32()), indices)
+    missing = np.isin(codes, nulls) if nulls else None
+    if valid is not None:
+        missing = ~valid if missing is None else missing | ~valid
+    if missing is not None and missing.any():
+        indices = pc.if_else(pa.array(missing), pa.scalar(None, pa.int32()), indices)
     return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
@@ -309,7 +362,8 @@ def to_arrow(catalog: Catalog, cols: Columns, start: dt.date) -> pa.Table:
     Write it with ``store_schema=False``: readers then see exactly :data:`SCHEMA`.
     """
     filenames, urls, versions, projects, offsets = _files(catalog)
-    file_idx = offsets[cols.package] + cols.version.astype(np.int64) * 2 + cols.sdist
+    n_types = len(files.FILE_TYPES)
+    file_idx = offsets[cols.package] + cols.version.astype(np.int64) * n_types + cols.file_type
     epoch = int(dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC).timestamp()) * 1_000_000
     micros = (
         epoch
@@ -320,40 +374,70 @@ def to_arrow(catalog: Catalog, cols: Columns, start: dt.date) -> pa.Table:
     installer = list(zip(*INSTALLERS, strict=True))
     python = list(zip(*PYTHONS, strict=True))
     os_ = list(zip(*OS_ROWS, strict=True))
-    # setuptools is reported only by clients that report a python; rustc only by uv here
+    # which fields each row's client sends (linehaul's parsed user agents)
+    has = {f: table[cols.installer] for f, table in UA_HAS.items()}
     setuptools = np.where(
         cols.python == 0, len(SETUPTOOLS), (cols.python * 31 + cols.os) % len(SETUPTOOLS)
     )
-    is_uv = np.array([name == "uv" for name, _ in INSTALLERS])[cols.installer]
+    minor = _MINOR_OF[cols.python]
+    bare = ~has["python"] & has["python_minor"] & (minor >= 0)
+    python_code = np.where(bare, len(PYTHONS) + minor, cols.python)
+    python_values = [*python[0], *MINORS]
+    distro = has["distro"]
+    system = has["system"]
+    nothing = np.zeros(cols.installer.size, dtype=bool)
     tls = (cols.second % 10 == 0).astype(np.int64)
     leaves: dict[tuple[str, ...], pa.Array] = {
         ("timestamp",): pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-        ("country_code",): _take(COUNTRIES, cols.country),
+        ("country_code",): _take((*COUNTRIES, None), cols.country),
         ("url",): _take(urls, file_idx),
         ("project",): _take(projects, file_idx),
         ("file", "filename"): _take(filenames, file_idx),
         ("file", "project"): _take(projects, file_idx),
         ("file", "version"): _take(versions, file_idx),
-        ("file", "type"): _take(("bdist_wheel", "sdist"), cols.sdist.astype(np.int64)),
+        ("file", "type"): _take(files.FILE_TYPES, cols.file_type.astype(np.int64)),
         ("details", "installer", "name"): _take(installer[0], cols.installer),
         ("details", "installer", "version"): _take(installer[1], cols.installer),
-        ("details", "python"): _take(python[0], cols.python),
-        ("details", "implementation", "name"): _take(python[1], cols.python),
-        ("details", "implementation", "version"): _take(python[2], cols.python),
-        ("details", "distro", "name"): _take(os_[2], cols.os),
-        ("details", "distro", "version"): _take(os_[3], cols.os),
-        ("details", "distro", "id"): _take(os_[4], cols.os),
-        ("details", "distro", "libc", "lib"): _take(os_[5], cols.os),
-        ("details", "distro", "libc", "version"): _take(os_[6], cols.os),
-        ("details", "system", "name"): _take(os_[0], cols.os),
-        ("details", "system", "release"): _take(os_[1], cols.os),
-        ("details", "cpu"): _take(os_[7], cols.os),
-        ("details", "openssl_version"): _take(os_[8], cols.os),
-        ("details", "setuptools_version"): _take((*SETUPTOOLS, None), setuptools),
-        ("details", "rustc_version"): _take(("1.90.0", None), (~is_uv).astype(np.int64)),
-        ("details", "ci"): pa.array(np.ones(cols.ci.size, dtype=bool), pa.bool_(), mask=~cols.ci),
+        ("details", "python"): _take(python_values, python_code, has["python"] | bare),
+        ("details", "implementation", "name"): _take(python[1], cols.python, has["implementation"]),
+        ("details", "implementation", "version"): _take(
+            python[2], cols.python, has["implementation"]
+        ),
+        ("details", "distro", "name"): _take(os_[2], cols.os, distro),
+        ("details", "distro", "version"): _take(os_[3], cols.os, distro),
+        ("details", "distro", "id"): _take(os_[4], cols.os, distro),
+        ("details", "distro", "libc", "lib"): _take(os_[5], cols.os, distro),
+        ("details", "distro", "libc", "version"): _take(os_[6], cols.os, distro),
+        ("details", "system", "name"): _take(os_[0], cols.os, system),
+        ("details", "system", "release"): _take(os_[1], cols.os, system),
+        ("details", "cpu"): _take(os_[7], cols.os, has["cpu"]),
+        ("details", "openssl_version"): _take(os_[8], cols.os, has["openssl_version"]),
+        ("details", "setuptools_version"): _take(
+            (*SETUPTOOLS, None), setuptools, has["setuptools_version"]
+        ),
+        # uv sends rustc_version null (linehaul's uv fixtures); no demo client sends it
+        ("details", "rustc_version"): _take(("",), np.zeros(nothing.size, np.int64), nothing),
+        ("details", "ci"): pa.array(
+            np.ones(cols.ci.size, dtype=bool), pa.bool_(), mask=~(cols.ci & has["ci"])
+        ),
         ("tls_protocol",): _take([p for p, _ in TLS], tls),
         ("tls_cipher",): _take([c for _, c in TLS], tls),
+    }
+
+    # A record the client did not send is NULL, not a record of NULLs; "(null)" user
+    # agents get no details at all.
+    unnamed = np.isin(cols.installer, (URLLIB, NULL_DETAILS))
+
+    def os_lacks(column: int) -> np.ndarray:
+        return np.asarray(np.array([row[column] is None for row in OS_ROWS])[cols.os])
+
+    struct_nulls = {
+        ("details",): cols.installer == NULL_DETAILS,
+        ("details", "installer"): unnamed,
+        ("details", "implementation"): ~has["implementation"] | (cols.python == 0),
+        ("details", "distro"): ~distro | os_lacks(2),
+        ("details", "distro", "libc"): ~distro | os_lacks(5),
+        ("details", "system"): ~system | os_lacks(0),
     }
 
     def build(fields: Sequence[pa.Field], prefix: tuple[str, ...]) -> list[pa.Array]:
@@ -363,7 +447,9 @@ def to_arrow(catalog: Catalog, cols: Columns, start: dt.date) -> pa.Table:
             if isinstance(field.type, pa.StructType):
                 children = build(list(field.type), path)
                 names = [child.name for child in field.type]
-                arrays.append(pa.StructArray.from_arrays(children, names=names))
+                null = struct_nulls.get(path)
+                mask = pa.array(null) if null is not None and null.any() else None
+                arrays.append(pa.StructArray.from_arrays(children, names=names, mask=mask))
             else:
                 arrays.append(leaves[path])
         return arrays

@@ -20,7 +20,7 @@ from workbench.demo.catalog import Catalog, Package, Scenario
 if TYPE_CHECKING:
     from workbench.demo.rows import Profile
 
-ADOPTION_DAYS = 3.0  # e-folding time for floating users to move to a new release
+ADOPTION_DAYS = cal.ADOPTION_DAYS  # e-folding time for floating users to move to a new release
 
 
 @dataclass
@@ -55,9 +55,10 @@ def version_weights(pkg: Package, days: int) -> np.ndarray:
     return np.asarray(total / np.maximum(total.sum(axis=1, keepdims=True), 1e-12))
 
 
-def _weekly(days: int, weekday0: int, kind: str) -> np.ndarray:
+def _weekly(days: int, weekday0: int, kind: str, factor: float | None = None) -> np.ndarray:
     weekend = (np.arange(days) + weekday0) % 7 >= 5
-    factor = cal.WEEKEND_FACTOR.get(kind, 1.0)
+    if factor is None:
+        factor = cal.WEEKEND_FACTOR.get(kind, 1.0)
     # Normalise so the weekly mean stays at 1.
     scale = 7 / (5 + 2 * factor)
     return np.where(weekend, factor, 1.0) * scale
@@ -66,6 +67,20 @@ def _weekly(days: int, weekday0: int, kind: str) -> np.ndarray:
 def _draw(rng: np.random.Generator, mean: np.ndarray, dispersion: float = 25.0) -> np.ndarray:
     noise = rng.gamma(dispersion, 1 / dispersion, size=mean.size)
     return np.asarray(rng.poisson(np.maximum(mean, 0) * noise), dtype=np.int64)
+
+
+def noise_shape(pip_per_day: float) -> float:
+    """Gamma shape of a package's day multiplier: bursty when small, smoother when large."""
+    lo, hi = cal.NOISE_SHAPE_RANGE
+    shape = cal.NOISE_SHAPE_AT_10 * (max(pip_per_day, 1e-3) / 10.0) ** cal.NOISE_SHAPE_SLOPE
+    return float(np.clip(shape, lo, hi))
+
+
+def day_noise(rng: np.random.Generator, pip_per_day: float, days: int) -> np.ndarray:
+    """One multiplier per day (mean 1), shared by a package's organic segments: real
+    small packages have zero days and bursts on the whole package, not per client kind."""
+    shape = noise_shape(pip_per_day)
+    return np.asarray(rng.gamma(shape, 1 / shape, size=days))
 
 
 def _lifecycle(pkg: Package, days: int) -> np.ndarray:
@@ -93,7 +108,7 @@ def segments(
     for i, pkg in enumerate(catalog.packages):
         life = _lifecycle(pkg, days)
         extra = np.zeros(days)
-        uv = pkg.uv_share + 0.04 * t / days
+        uv = pkg.uv_share + 0.02 * t / days
         dup = np.ones(days)
         for sc in by_package.get(i, []):
             if sc.kind == "dependency_surge":
@@ -103,14 +118,16 @@ def segments(
                 uv = uv + (0.6 - uv) * ramp
                 dup = 1 + 0.8 * ramp
         people = pkg.base * life + extra
+        noise = day_noise(rng, float(people.mean()) * cal.PIP_SHARE, days)
+        weekend = {"human": pkg.tilt.weekend, "ci": None}
         for kind, share in (("human", 1 - pkg.ci_share), ("ci", pkg.ci_share)):
-            mean = people * share * _weekly(days, weekday0, kind)
+            mean = people * noise * share * _weekly(days, weekday0, kind, weekend[kind])
             out.append(Segment(i, kind, _draw(rng, mean * (1 - uv)), "mix"))
             out.append(Segment(i, f"{kind}_uv", _draw(rng, mean * uv * dup), "mix"))
         available = (t[:, None] >= pkg.release_days[None, :]).sum(axis=1)
-        mirror = available * cal.MIRROR_PER_VERSION * (1 + np.log10(1 + pkg.base) / 4)
+        mirror = available * pkg.mirror_rate
         out.append(Segment(i, "mirror", _draw(rng, mirror, 8.0), "all"))
-        unknown = people * cal.UNKNOWN_SHARE + 0.3 * (available > 0)
+        unknown = people * noise * cal.UNKNOWN_SHARE + 0.3 * (available > 0)
         out.append(
             Segment(i, "unknown", _draw(rng, unknown * _weekly(days, weekday0, "unknown")), "mix")
         )

@@ -227,7 +227,19 @@ def _composition(features: pl.DataFrame, flags: pl.DataFrame, volume: pl.DataFra
             marked.select("project", "date", "when").drop_nulls("when"), on=["project", "date"]
         )
         .group_by("project", "when")
-        .agg(pl.col("downloads").sum(), *(pl.col(c).sum() for c in columns))
+        .agg(
+            pl.col("downloads").sum(),
+            *(pl.col(c).sum() for c in columns),
+            # downloads per distinct client: one client's downloads share its values, so
+            # the mix is a sample of clients, not of downloads (1 without client detail)
+            design=(
+                pl.when(pl.col("clients").sum() > 0)
+                .then(pl.col("downloads").sum() / pl.col("clients").sum())
+                .otherwise(1.0)
+                if "clients" in features.columns
+                else pl.lit(1.0)
+            ),
+        )
     )
     surge = sums.filter(pl.col("when") == "surge").drop("when")
     usual = sums.filter(pl.col("when") == "usual").drop("when")
@@ -250,7 +262,8 @@ def _composition(features: pl.DataFrame, flags: pl.DataFrame, volume: pl.DataFra
         parts.append((rest_extra.clip(0.0, 1.0) - rest_usual.clip(0.0, 1.0)).abs())
         tvd = 0.5 * pl.sum_horizontal(parts)
         known = pl.all_horizontal(pl.col(c).is_not_null() for c in cols)
-        noise = (len(cols) + 1) ** 0.5 / extra.sqrt()
+        design = pl.col("design_u").fill_null(1.0).clip(lower_bound=1.0)
+        noise = (len(cols) + 1) ** 0.5 / (extra / design).sqrt()
         moved.append(pl.when(known & (tvd > MOVED + noise)).then(1).otherwise(0).alias(name))
     scored = joined.with_columns(moved).with_columns(moved=pl.sum_horizontal(list(MIX_GROUPS)))
     return scored.filter(pl.col("moved") >= 2).select(

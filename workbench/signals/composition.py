@@ -44,6 +44,9 @@ from workbench.signals.volume import Explanation, explain
 MIN_EXTRA = 60
 MIN_USUAL = 100
 USUAL_DAYS = 28
+#: The version mix drifts as users adopt a new release (e-folding of a few days), so the
+#: usual *version* mix is that of the last usual days only, not of four weeks.
+RECENT_VERSION_DAYS = 7
 #: A dimension moved when its distance is this far above the sampling noise.
 MOVED = 0.25
 #: Extra traffic this concentrated on one version is "on few versions".
@@ -51,6 +54,8 @@ ONE_VERSION = 0.8
 #: A client pool this much narrower than usual for the volume (clients per 1,000 downloads).
 NARROW_POOL = 0.6
 ROLLUP_DIMENSIONS = ("installer", "python", "system", "country", "ci", "version")
+#: Dimensions that come from one part of the user agent, and so are one piece of evidence.
+FAMILY = {"installer version": "installer", "distro": "system", "cpu": "system"}
 #: Fingerprint fields (only the top clients of each day are kept: a lower bound).
 CLIENT_DIMENSIONS = {
     "installer version": ("installer", "installer_version"),
@@ -78,17 +83,22 @@ def distance(
     return tvd, extra_total, mix
 
 
-def noise(usual: dict[str, float], extra: float) -> float:
+def noise(usual: dict[str, float], extra: float, design: float = 1.0) -> float:
     """The distance sampling alone gives ``extra`` downloads drawn from the usual mix
-    (the expected total variation of a multinomial sample, to first order)."""
+    (the expected total variation of a multinomial sample, to first order).
+
+    Downloads are not independent draws: one client (one fingerprint: the same installer,
+    python, OS, country) fetches a package several times, and all its downloads share its
+    values. ``design`` is the usual downloads per distinct client: the sample is that many
+    times smaller than its count, so a small surge carries little evidence."""
     total = sum(usual.values())
     if total <= 0 or extra <= 0:
         return 1.0
-    spread = sum(math.sqrt(p * (1 - p)) for p in (v / total for v in usual.values()))
-    usual_noise = sum(
-        math.sqrt(p * (1 - p) / max(total, 1.0)) for p in (v / total for v in usual.values())
-    )
-    return 0.5 * spread * math.sqrt(2 / (math.pi * extra)) + usual_noise
+    shares = [v / total for v in usual.values()]
+    n_usual, n_extra = max(total / max(design, 1.0), 1.0), extra / max(design, 1.0)
+    spread = sum(math.sqrt(p * (1 - p)) for p in shares)
+    usual_noise = sum(math.sqrt(p * (1 - p) / n_usual) for p in shares)
+    return 0.5 * spread * math.sqrt(2 / (math.pi * n_extra)) + usual_noise
 
 
 def _counts(frame: pl.LazyFrame, by: str | list[str], days: pl.Expr) -> dict[str, float]:
@@ -125,6 +135,7 @@ def _event(ctx: Context, ev: dict[str, object], flags: pl.DataFrame) -> Finding 
         return None
     in_surge = pl.col("date").is_in(surge_days.implode())
     in_usual = pl.col("date").is_in(usual_days.implode())
+    in_recent = pl.col("date").is_in(usual_days.sort().tail(RECENT_VERSION_DAYS).implode())
     rows = ctx.clean.filter(pl.col("project") == project)
     why = explain(ctx, project, start, end, mine.select("date", "downloads"))
     dims: list[tuple[str, dict[str, float], dict[str, float], float]] = []
@@ -133,7 +144,8 @@ def _event(ctx: Context, ev: dict[str, object], flags: pl.DataFrame) -> Finding 
             continue
         if dim == "version" and why.release:
             continue  # the release explains the version, not who fetched it
-        dims.append((dim, _counts(rows, dim, in_usual), _counts(rows, dim, in_surge), expected))
+        usual_of = in_recent if dim == "version" else in_usual
+        dims.append((dim, _counts(rows, dim, usual_of), _counts(rows, dim, in_surge), expected))
     if CLIENTS not in ctx.lacks:
         clients = b.fingerprint_fields(ctx.fingerprints.filter(pl.col("project") == project))
         for name, fields in CLIENT_DIMENSIONS.items():
@@ -145,12 +157,13 @@ def _event(ctx: Context, ev: dict[str, object], flags: pl.DataFrame) -> Finding 
             kept = sum(surge.values()) * expected / max(float(ev["observed"]), 1.0)  # type: ignore[arg-type]
             dims.append((name, usual, surge, kept))
     usual_total = sum(dims[0][1].values()) if dims else 0.0
+    design = _design(ctx, project, in_usual)
     measured = []
     for name, usual, surge, exp in dims:
         tvd, extra, mix = distance(usual, surge, exp)
         if extra <= 0:
             continue
-        threshold = MOVED + 2 * noise(usual, extra)
+        threshold = MOVED + 2 * noise(usual, extra, design)
         total = sum(usual.values())
         top = max(mix, key=mix.__getitem__) if mix else ""
         measured.append(
@@ -222,6 +235,18 @@ def _like_dependent(
     return sum(found) / len(found) if found else None
 
 
+def _design(ctx: Context, project: str, in_usual: pl.Expr) -> float:
+    """Downloads per distinct client on the usual days (1 without client detail): how
+    many downloads move together in the mix (see :func:`noise`)."""
+    if CLIENTS in ctx.lacks:
+        return 1.0
+    days = ctx.client_days.filter((pl.col("project") == project) & in_usual)
+    if days.is_empty() or days["clients"].null_count() == days.height:
+        return 1.0
+    clients = float(days["clients"].sum())
+    return max(1.0, float(days["downloads"].sum()) / clients) if clients else 1.0
+
+
 def _pool(
     ctx: Context, project: str, in_surge: pl.Expr, in_usual: pl.Expr
 ) -> tuple[float, float, float | None] | None:
@@ -270,7 +295,12 @@ def _finding(
     start, end = span_days
     moved, on_version, narrow, pool, like_dependent = signs_found
     tested = len(measured)
-    signs = len(moved) + int(narrow) + int(on_version is not None and not why.release)
+    # Dimensions read from one part of the user agent move together (a client that sends
+    # no OS record moves OS, distro and CPU at once): each family is one sign, and the
+    # version, moved or concentrated on one release, is one.
+    on_one = on_version is not None and not why.release
+    families = {FAMILY.get(str(m["dimension"]), str(m["dimension"])) for m in moved}
+    signs = len(families | ({"version"} if on_one else set())) + int(narrow)
     described = "; ".join(
         f"{m['dimension']} ({_f(m['distance']):.2f}: {pct(_f(m['extra_top_share']))} "
         f"{m['extra_top']} against {pct(_f(m['usual_share_of_it']))} usually)"

@@ -1,9 +1,10 @@
 """Brand-new packages with an implausible first week.
 
 Real baseline (622 packages first released in one week of April 2023, pip
-downloads, see ``workbench.demo.calibration``): median 28 downloads in the first
-7 days, 90th percentile 112, 99th 535, maximum 1,029. A new package passing
-1,029 in its first week is beyond everything in that sample.
+downloads counted from each package's release day, see
+``workbench.demo.calibration``): median 32 downloads in the first 7 days, 90th
+percentile 127, 99th 874, maximum 7,972 (``FIRST_WEEK_MAX``). A new package passing
+that maximum in its first week is beyond everything in that sample.
 
 A campaign can stay under that limit by ramping up slowly (a typosquat fed a few dozen
 downloads a day, then more). Real new packages mostly decay after their launch week; in the
@@ -65,7 +66,7 @@ def new_package_findings(ctx: Context) -> list[Finding]:
         text = (
             f"First seen on {r['first']}, it had {fmt_int(r['week'])} downloads in its first 7 "
             f"days: {times:.0f}× the median new package ({cal.FIRST_WEEK_MEDIAN:.0f}) and above "
-            "the largest of 622 real new packages (1,029)."
+            f"the largest of 622 real new packages ({fmt_int(FIRST_WEEK_LIMIT)})."
         )
         if top_share is not None:
             text += f" The busiest single client accounts for {pct(top_share)} of that week."
