@@ -53,6 +53,19 @@ def test_organic_seasonal_traffic_stays_quiet(level: int) -> None:
     assert _fired(volume_findings(context(combine(*parts), DAYS))) == []
 
 
+def test_a_one_day_burst_is_reported_as_context_not_as_fake_traffic() -> None:
+    """Real packages' busiest day is often 10–20× their median day: a lone day is a look."""
+    series = seasonal(DAYS, 40, seed=2)
+    series[60] += 400
+    (f,) = [f for f in volume_findings(context(rollup("p", series), DAYS)) if f.start]
+    assert f.start == f.end == START + dt.timedelta(days=60)
+    assert f.inorganic is None and f.strength <= 0.45
+    assert "everyday noise" in f.text
+    series[60:64] = [s + 400 for s in series[60:64]]  # four days: a claim again
+    (g,) = _fired(volume_findings(context(rollup("p", series), DAYS)))
+    assert g.inorganic and g.end == START + dt.timedelta(days=63)
+
+
 def test_drop_to_zero_is_reported() -> None:
     series = seasonal(DAYS, 200, seed=3)
     for i in range(70, DAYS):
@@ -405,6 +418,22 @@ def test_more_of_the_same_users_looks_usual() -> None:
     found = composition_findings(context(combine(*_usual(pip, uv)), DAYS))
     assert found and not [f for f in found if f.fired]
     assert found[0].title == "Extra traffic looks usual"
+
+
+def test_a_surge_of_the_usual_users_makes_no_claim_of_fake_traffic() -> None:
+    """The same blog-post spike through every signal: volume reports it, the composition
+    says the extra looks usual, so the surge is context and nothing is flagged."""
+    pip, uv = seasonal(DAYS, 200, seed=13), seasonal(DAYS, 60, seed=14)
+    for series in (pip, uv):
+        for i in range(50, 57):
+            series[i] *= 10
+    found = evaluate(context(combine(*_usual(pip, uv)), DAYS))
+    (surge,) = [f for f in found if f.signal == "volume_change" and f.start]
+    assert surge.inorganic is None and surge.strength <= 0.45
+    assert "look like the package's usual users" in surge.text
+    assert not [f for f in found if f.fired and f.inorganic]
+    alone = _fired(volume_findings(context(combine(*_usual(pip, uv)), DAYS)))
+    assert alone and alone[0].inorganic  # volume alone could not tell
 
 
 def test_the_distance_is_zero_for_the_same_mix_and_one_for_a_disjoint_one() -> None:
