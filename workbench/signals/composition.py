@@ -38,7 +38,7 @@ from workbench import series
 from workbench.dimensions import CLIENTS
 from workbench.signals.context import Context
 from workbench.signals.findings import Finding, fmt_int, pct
-from workbench.signals.volume import Explanation, explain
+from workbench.signals.volume import BURST_DAYS, Explanation, explain
 
 #: At least this many extra downloads, and this many usual ones, for a verdict.
 MIN_EXTRA = 60
@@ -47,6 +47,8 @@ USUAL_DAYS = 28
 #: The version mix drifts as users adopt a new release (e-folding of a few days), so the
 #: usual *version* mix is that of the last usual days only, not of four weeks.
 RECENT_VERSION_DAYS = 7
+#: A short burst's extra traffic at least this much reported as CI is CI runs.
+CI_BURST_SHARE = 0.4
 #: A dimension moved when its distance is this far above the sampling noise.
 MOVED = 0.25
 #: Extra traffic this concentrated on one version is "on few versions".
@@ -362,6 +364,12 @@ def _finding(
         )
         strength, title = 0.2, "Extra traffic from a new dependent"
         inorganic = False
+    elif signs >= 2 and _ci_burst(moved, start, end):
+        text += (
+            " Its installers report it as CI: a pipeline's burst (a matrix of jobs on one "
+            "day) brings exactly such clients. Automated but real; see the CI and people tab."
+        )
+        strength, title, inorganic = 0.35, "A burst of CI runs", False
     elif signs >= 2:
         if why.dependent is not None:
             text += (
@@ -393,6 +401,22 @@ def _finding(
         metrics,
         evidence,
         why.text,
+    )
+
+
+def _ci_burst(moved: list[dict[str, object]], start: dt.date, end: dt.date) -> bool:
+    """A burst of at most :data:`~workbench.signals.volume.BURST_DAYS` days whose extra
+    traffic is largely reported as CI by the installers (≥ :data:`CI_BURST_SHARE`; the flag is
+    a lower bound, many CI systems set no variable): CI runs, not a campaign (a campaign
+    that means to move a package's numbers lasts longer; a long one in CI clothes is still
+    judged on its other dimensions)."""
+    if (end - start).days + 1 > BURST_DAYS:
+        return False
+    return any(
+        m["dimension"] == "ci"
+        and str(m["extra_top"]).lower() == "true"
+        and _f(m["extra_top_share"]) >= CI_BURST_SHARE
+        for m in moved
     )
 
 
