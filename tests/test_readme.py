@@ -37,5 +37,5 @@ def test_the_quickstart_runs_on_the_demo(
     exec(compile(quickstart(), str(README), "exec"), scope)
     printed = capsys.readouterr().out
     assert "Suspicion high" in printed and "[high]" in printed
-    assert "harbor-cli" in printed and "nimbus" in printed
-    assert FrozenSource(tmp_path / "case-harbor-cli").package == "harbor-cli"
+    assert "openjuniper-io" in printed and "nimbus" in printed
+    assert FrozenSource(tmp_path / "case-openjuniper-io").package == "openjuniper-io"

@@ -6,7 +6,7 @@ The public face, for a notebook or a script::
 
     wb.notebook_charts()                       # charts draw with no network (notebooks)
     source = wb.open_source("demo")            # or "clickpy", "bigquery", a Parquet path
-    inv = wb.investigate("harbor-cli", source=source, days=90)
+    inv = wb.investigate("openjuniper-io", source=source, days=90)
     inv.summary.text()                         # suspicion, in plain words
     inv.findings                               # every finding, with its evidence
     inv.frame("installers", country="CN")      # any breakdown under any drill-down

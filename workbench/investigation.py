@@ -2,7 +2,7 @@
 from a source, under a drill-down — the one model the CLI, the apps, the report and a
 notebook user share.
 
-    inv = workbench.investigate("harbor-cli", days=90)
+    inv = workbench.investigate("openjuniper-io", days=90)
     inv.summary.text()                  # suspicion, in words
     inv.findings                        # what each signal found, in plain words
     inv.frame("installers", country="CN")   # any breakdown, under any drill-down

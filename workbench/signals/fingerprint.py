@@ -122,7 +122,7 @@ def fingerprint_findings(ctx: Context) -> list[Finding]:
             limit=pl.col("limit").mean(),
             median=pl.col("median").mean(),
             expected=(pl.col("median") * pl.col("downloads")).sum(),
-            client=pl.col("client").mode().first(),
+            client=pl.col("client").mode().sort().first(),  # ties: the first by text
         )
         .filter((pl.col("days") >= 2) | (pl.col("top") >= 50))
         .sort("project", "start")
@@ -151,7 +151,7 @@ def fingerprint_findings(ctx: Context) -> list[Finding]:
             )
             .group_by("fingerprint")
             .agg(pl.col("downloads").sum(), days=pl.col("date").n_unique())
-            .sort("downloads", descending=True)
+            .sort(["downloads", "fingerprint"], descending=[True, False])
             .head(5)
             .collect()
             .with_columns(client=pl.col("fingerprint").map_elements(describe, pl.String))
