@@ -28,7 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests import tally
-from tests.faultproxy import Fault, FaultyProxy, Loaded, Seen, snapshot
+from tests.faultproxy import Fault, FaultyProxy, Loaded, Seen, routed, snapshot
 from workbench import config, data
 from workbench.cache import Cache
 from workbench.cli import main
@@ -200,10 +200,7 @@ def test_the_source_refuses_an_unbounded_or_missing_window_parameter() -> None:
 def via(
     proxy: FaultyProxy, public: Loaded, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[FaultyProxy]:
-    monkeypatch.setenv(config.BIGQUERY_ENDPOINT_ENV, proxy.url)
-    proxy.inject(None)
-    yield proxy
-    proxy.inject(None)
+    yield from routed(proxy, monkeypatch, config.BIGQUERY_ENDPOINT_ENV)
 
 
 def _query(public: Loaded) -> RollupQuery:

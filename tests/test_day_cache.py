@@ -14,7 +14,7 @@ import pytest
 
 from tests import tally
 from tests.conftest import SMALL
-from tests.faultproxy import FaultyProxy, Loaded
+from tests.faultproxy import FaultyProxy, Loaded, routed
 from workbench import config, data
 from workbench.cache import Cache
 from workbench.query import DayRange, RollupQuery
@@ -44,10 +44,7 @@ def _windows(proxy: FaultyProxy) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def via(proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyProxy]:
-    monkeypatch.setenv(config.BIGQUERY_ENDPOINT_ENV, proxy.url)
-    proxy.inject(None)
-    yield proxy
-    proxy.inject(None)
+    yield from routed(proxy, monkeypatch, config.BIGQUERY_ENDPOINT_ENV)
 
 
 @pytest.mark.emulator

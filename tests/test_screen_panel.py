@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faultproxy import FaultyProxy, Loaded
+from tests.faultproxy import FaultyProxy, Loaded, routed
 from workbench import config
 from workbench.cache import Cache
 from workbench.query import DayRange
@@ -58,10 +58,7 @@ def test_demo_screen_is_free_ranks_every_package_and_opens_one(
 
 @pytest.fixture
 def via(proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyProxy]:
-    monkeypatch.setenv(config.BIGQUERY_ENDPOINT_ENV, proxy.url)
-    proxy.inject(None)
-    yield proxy
-    proxy.inject(None)
+    yield from routed(proxy, monkeypatch, config.BIGQUERY_ENDPOINT_ENV)
 
 
 def _jobs(proxy: FaultyProxy) -> int:
