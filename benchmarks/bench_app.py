@@ -26,6 +26,7 @@ asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,37 +144,43 @@ def _linked_run(browser: Any, url: str) -> dict[str, float]:
     return {"first": first, "every": every, "redraw": redraw}
 
 
-def _serve_and_measure(runs: int, preheat: bool) -> tuple[dict[str, float], list[dict[str, float]]]:
-    from playwright.sync_api import sync_playwright
-
+@contextlib.contextmanager
+def served(*flags: str) -> Iterator[str]:
+    """``workbench serve`` (with ``flags``) on a free port and a fresh cache; yields the
+    Investigate app's URL once the port answers, and stops the server after."""
     workbench = str(Path(sys.executable).with_name("workbench"))
     port = _free_port()
-    flag = "--preheat" if preheat else "--no-preheat"
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "WORKBENCH_CACHE_DIR": str(Path(tmp) / "cache")}
         with (Path(tmp) / "voila.log").open("w") as log:
             proc = subprocess.Popen(
-                [workbench, "serve", "--no-browser", flag, f"--port={port}"],
+                [workbench, "serve", "--no-browser", *flags, f"--port={port}"],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
         try:
             _wait_port(port, proc)
-            url = f"http://127.0.0.1:{port}/voila/render/01_investigate.ipynb"
-            package = _package()
-            pause = 8 if preheat else 0  # the pool's next kernel has time to warm
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                first = _one_run(browser, url, package, pause)
-                measured = []
-                for _ in range(runs):
-                    time.sleep(pause)
-                    measured.append(_one_run(browser, url, package, pause))
-                browser.close()
+            yield f"http://127.0.0.1:{port}/voila/render/01_investigate.ipynb"
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+def _serve_and_measure(runs: int, preheat: bool) -> tuple[dict[str, float], list[dict[str, float]]]:
+    from playwright.sync_api import sync_playwright
+
+    with served("--preheat" if preheat else "--no-preheat") as url:
+        package = _package()
+        pause = 8 if preheat else 0  # the pool's next kernel has time to warm
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            first = _one_run(browser, url, package, pause)
+            measured = []
+            for _ in range(runs):
+                time.sleep(pause)
+                measured.append(_one_run(browser, url, package, pause))
+            browser.close()
     return first, measured
 
 

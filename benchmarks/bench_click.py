@@ -20,16 +20,11 @@ chart's new spec set), median over N. Printed, nothing asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from bench_app import ARGS, CHROMIUM, _free_port, _page, _wait_port
+from bench_app import ARGS, CHROMIUM, _package, _page, served
 
 SVGS = "[...document.querySelectorAll('.widget-tab-contents .vega-embed svg')]"
 VISIBLE = f"() => {{ const s = {SVGS}.find(e => e.getBoundingClientRect().width > 0); return s ? s.outerHTML : ''; }}"  # noqa: E501
@@ -87,38 +82,22 @@ def _one_run(browser: Any, url: str) -> dict[str, float]:
 def _browser_runs(runs: int) -> list[dict[str, float]]:
     from playwright.sync_api import sync_playwright
 
-    workbench = str(Path(sys.executable).with_name("workbench"))
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "WORKBENCH_CACHE_DIR": str(Path(tmp) / "cache")}
-        with (Path(tmp) / "voila.log").open("w") as log:
-            proc = subprocess.Popen(
-                [workbench, "serve", "--no-browser", f"--port={port}"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            _wait_port(port, proc)
-            url = f"http://127.0.0.1:{port}/voila/render/01_investigate.ipynb"
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                _one_run(browser, url)  # fills the cache
-                measured = []
-                for _ in range(runs):
-                    time.sleep(8)  # the pool's next kernel has time to warm
-                    measured.append(_one_run(browser, url))
-                browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+    with served() as app, sync_playwright() as p:
+        url = f"{app}?package={_package()}"  # without one, the page opens on "start here"
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        _one_run(browser, url)  # fills the cache
+        measured = []
+        for _ in range(runs):
+            time.sleep(8)  # the pool's next kernel has time to warm
+            measured.append(_one_run(browser, url))
+        browser.close()
     return measured
 
 
 def _kernel_runs(runs: int) -> list[float]:
     from workbench.views.investigate import InvestigateApp
 
-    app = InvestigateApp("demo")
+    app = InvestigateApp("demo", package=_package())  # no package: the start-here panel
     app.tabs.selected_index = list(app.charts).index("Installers")
     chart = app.charts["Installers"]
     times = []
