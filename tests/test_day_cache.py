@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from tests import tally
@@ -93,21 +94,27 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 class _Counting:
-    """Wraps a source's ``fetch``/``population`` and records what was asked."""
+    """Wraps a source's ``fetch``/``fetch_files``/``population`` and records what was
+    asked (an every-package fetch is written by the source into files)."""
 
     def __init__(self, source: DemoSource) -> None:
         self.calls: list[tuple[str, Any, DayRange]] = []
-        fetch, population = source.fetch, source.population
+        fetch, fetch_files, population = source.fetch, source.fetch_files, source.population
 
         def counted_fetch(kinds: Any, query: RollupQuery, progress: Any = None) -> Any:
             self.calls.append(("fetch", query.projects, query.days))
             return fetch(kinds, query, progress)
+
+        def counted_files(query: RollupQuery, targets: Any, progress: Any = None) -> None:
+            self.calls.append(("fetch", query.projects, query.days))
+            fetch_files(query, targets, progress)
 
         def counted_population(days: DayRange, tier: str, progress: Any = None) -> Any:
             self.calls.append(("population", None, days))
             return population(days, tier, progress)
 
         source.fetch = counted_fetch  # type: ignore[method-assign]
+        source.fetch_files = counted_files  # type: ignore[method-assign]
         source.population = counted_population  # type: ignore[method-assign]
 
 
@@ -184,3 +191,53 @@ def test_days_still_changing_expire_complete_days_stay(
     ]
     lines = data.holdings(cache.entries())
     assert any("still changing" in line for line in lines)
+
+
+def test_every_package_is_written_into_the_cache_and_scanned_not_held(
+    small_demo: DemoSource, cache: Cache
+) -> None:
+    """An every-package load is written by the engine straight into the cache: the rollup
+    is a scan of the cache's files (nothing held in memory), and no temporary file stays."""
+    days = DayRange(dt.date(2026, 10, 1), dt.date(2026, 10, 7))
+    rollup = data.load(small_demo, RollupQuery(None, days), cache=cache)
+    plan = rollup.downloads.explain()
+    assert "parquet" in plan.lower() and str(cache.root) in plan
+    assert not rollup.provenance.from_cache and rollup.provenance.days_fetched == 7
+    assert sorted(p.name.split(".")[-1] for p in cache.root.iterdir() if p.is_file()) == [
+        "parquet",
+        "parquet",
+    ]
+    direct = small_demo.fetch(("downloads",), RollupQuery(None, days))["downloads"]
+    assert rollup.downloads.select(pl.col("downloads").sum()).collect().item() == (
+        direct["downloads"].sum()
+    )
+
+
+def test_impossible_counts_written_by_the_engine_keep_nothing(
+    small_demo: DemoSource, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source that writes a file with a zero count: refused with one line, nothing kept
+    (not the file, not a temporary one)."""
+    from workbench.errors import DataSchemaError
+    from workbench.schema import empty
+
+    def zero_counts(query: RollupQuery, targets: Any, progress: Any = None) -> None:
+        for kind, (path, footer) in targets.items():
+            row = empty(kind).to_dicts() or [
+                {**dict.fromkeys(empty(kind).columns), "project": "x", "date": days.start}
+            ]
+            frame = pl.DataFrame(row, schema=empty(kind).schema).with_columns(
+                pl.lit(0, pl.Int64).alias("downloads")
+            )
+            table = frame.to_arrow().replace_schema_metadata(
+                {k.encode(): v.encode() for k, v in footer.items()}
+            )
+            pq.write_table(table, path)
+
+    days = DayRange(dt.date(2026, 10, 1), dt.date(2026, 10, 3))
+    monkeypatch.setattr(small_demo, "fetch_files", zero_counts)
+    with pytest.raises(DataSchemaError, match=r"impossible counts.*nothing was cached"):
+        data.load(small_demo, RollupQuery(None, days), cache=cache)
+    tally.count("untrusted data: impossible counts written by the engine")
+    left = [p for p in cache.root.rglob("*") if p.is_file() and "locks" not in p.parts]
+    assert left == []

@@ -45,7 +45,7 @@ from workbench import config, data
 from workbench.cache import Cache
 from workbench.cli import main
 from workbench.errors import CacheWriteWarning, InvalidInputError, SourceError
-from workbench.query import RollupQuery
+from workbench.query import DayRange, RollupQuery
 from workbench.sources.bigquery import BigQuerySource
 from workbench.sources.bigquery.faults import RetryPolicy, is_transient
 from workbench.sources.demo import DemoSource
@@ -579,9 +579,20 @@ def _demo_query(small_demo: DemoSource, first: int, count: int) -> RollupQuery:
     return RollupQuery.of(names, "2026-10-01", "2026-10-14")
 
 
-def _expected(small_demo: DemoSource, tmp_path: Path) -> dict[str, pl.DataFrame]:
+#: What the unwritable-cache tests ask for: two packages (answered into memory, then
+#: stored), or every package (written by DuckDB straight into the cache).
+ASKS = ("two packages", "every package")
+
+
+def _asked(small_demo: DemoSource, ask: str) -> RollupQuery:
+    if ask == "every package":
+        return RollupQuery(None, DayRange(dt.date(2026, 10, 1), dt.date(2026, 10, 14)))
+    return _demo_query(small_demo, 3, 2)
+
+
+def _expected(small_demo: DemoSource, tmp_path: Path, ask: str) -> dict[str, pl.DataFrame]:
     """The answer :func:`_check_unwritable_cache` asks for, from a healthy cache."""
-    return _answer(data.load(small_demo, _demo_query(small_demo, 3, 2), cache=Cache(tmp_path)))
+    return _answer(data.load(small_demo, _asked(small_demo, ask), cache=Cache(tmp_path)))
 
 
 def _check_unwritable_cache(
@@ -591,12 +602,13 @@ def _check_unwritable_cache(
     fault: str,
     before: dict[str, bytes],
     expected: dict[str, pl.DataFrame],
+    ask: str,
 ) -> None:
     """A load into an unwritable cache: the answer, one kind of warning, nothing touched."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        got = data.load(small_demo, _demo_query(small_demo, 3, 2), cache=cache)
-    tally.count(f"faults injected: cache {fault} ({how})")
+        got = data.load(small_demo, _asked(small_demo, ask), cache=cache)
+    tally.count(f"faults injected: cache {fault} ({how}, {ask})")
     messages = {str(w.message) for w in caught if issubclass(w.category, CacheWriteWarning)}
     assert len(messages) == 1, messages
     (message,) = messages
@@ -642,23 +654,33 @@ def _fill(path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> Path:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(workbench.cache.pq, "write_table", half_then_full)
+
+    def engine_half_then_full(con: object, sql: str, params: object, target: Any, *a: Any) -> None:
+        target[0].write_bytes(b"PAR1 half a file")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("workbench.sources.local.engine.write", engine_half_then_full)
     return filler
 
 
+@pytest.mark.parametrize("ask", ASKS)
 def test_a_full_disk_costs_a_warning_not_the_answer_nor_the_cache(
     full_disk: tuple[Path, str],
     small_demo: DemoSource,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    ask: str,
 ) -> None:
     mount, how = full_disk
     cache = Cache(mount / "cache")
     data.load(small_demo, _demo_query(small_demo, 0, 1), cache=cache)
     before = snapshot(cache.root)
     assert len(cache.entries()) == 2
-    expected = _expected(small_demo, tmp_path / "healthy")
+    expected = _expected(small_demo, tmp_path / "healthy", ask)
     filler = _fill(mount, how, monkeypatch)
-    _check_unwritable_cache(small_demo, cache, how, "on a full disk", before, expected)
+    _check_unwritable_cache(small_demo, cache, how, "on a full disk", before, expected, ask)
+    if ask == "every package":
+        return  # every package's rollups do not fit the small disk even when it is empty
 
     monkeypatch.undo()  # space again: the same load is now kept
     filler.unlink(missing_ok=True)
@@ -694,15 +716,16 @@ def read_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], str]
         _umount(root)
 
 
+@pytest.mark.parametrize("ask", ASKS)
 def test_a_read_only_cache_costs_a_warning_not_the_answer_nor_the_cache(
-    read_only: Callable[[Path], str], small_demo: DemoSource, tmp_path: Path
+    read_only: Callable[[Path], str], small_demo: DemoSource, tmp_path: Path, ask: str
 ) -> None:
     cache = Cache(tmp_path / "cache")
     data.load(small_demo, _demo_query(small_demo, 0, 1), cache=cache)
     before = snapshot(cache.root)
-    expected = _expected(small_demo, tmp_path / "healthy")
+    expected = _expected(small_demo, tmp_path / "healthy", ask)
     how = read_only(cache.root)
-    _check_unwritable_cache(small_demo, cache, how, "read-only", before, expected)
+    _check_unwritable_cache(small_demo, cache, how, "read-only", before, expected, ask)
 
 
 def test_cli_with_a_read_only_cache_prints_the_answer_and_one_warning_line(
@@ -741,7 +764,7 @@ from pathlib import Path
 from workbench import data
 from workbench.cache import Cache
 from workbench.demo import DemoConfig
-from workbench.query import RollupQuery
+from workbench.query import DayRange, RollupQuery
 from workbench.sources.demo import DemoSource
 
 data_dir, root, marker, me, other, out = sys.argv[1:7]

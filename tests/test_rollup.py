@@ -12,6 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests import reference_rollup as reference
+from workbench import data
+from workbench.cache import Cache
 from workbench.query import DayRange, RollupQuery
 from workbench.schema import FINGERPRINT_SEPARATOR
 from workbench.sources.local import ParquetSource, engine, files
@@ -167,9 +169,26 @@ def test_the_duckdb_engine_equals_the_previous_polars_path(
             assert got["downloads"]["downloads"].sum() == raw.height
         assert _sorted(got["downloads"]).equals(_sorted(downloads))
         assert _sorted(got["fingerprints"]).equals(_sorted(fingerprints))
+    _assert_streamed_equal(source, query, tmp_path / "cache")
 
 
-def test_the_demo_dataset_equals_the_previous_path(small_demo_dir: Path) -> None:
+def _assert_streamed_equal(source: ParquetSource, query: RollupQuery, root: Path) -> None:
+    """Every package's rollups written by DuckDB straight into the cache (and scanned back,
+    fresh and then from the cache) equal the rollups answered into memory."""
+    every = RollupQuery(None, query.days)
+    answered = source.fetch(("downloads", "fingerprints"), every)
+    for _ in range(2):  # written now, then read from the cache
+        rollup = data.load(source, every, cache=Cache(root))
+        assert isinstance(rollup.downloads, pl.LazyFrame)
+        assert _sorted(rollup.downloads.collect()).equals(_sorted(answered["downloads"]))
+        assert _sorted(rollup.fingerprints.collect()).equals(_sorted(answered["fingerprints"]))
+    assert rollup.provenance.from_cache
+    assert sum(p.rows for p in rollup.provenance.parts if p.kind == "downloads") == (
+        answered["downloads"].height
+    )
+
+
+def test_the_demo_dataset_equals_the_previous_path(small_demo_dir: Path, tmp_path: Path) -> None:
     source = ParquetSource(small_demo_dir)
     day = pl.scan_parquet(small_demo_dir / "file_downloads").select(
         first=pl.col("timestamp").min().dt.date(), last=pl.col("timestamp").max().dt.date()
@@ -180,3 +199,4 @@ def test_the_demo_dataset_equals_the_previous_path(small_demo_dir: Path) -> None
     downloads, fingerprints = _previous_path(small_demo_dir / "file_downloads", query)
     assert _sorted(got["downloads"]).equals(_sorted(downloads))
     assert _sorted(got["fingerprints"]).equals(_sorted(fingerprints))
+    _assert_streamed_equal(source, query, tmp_path / "cache")

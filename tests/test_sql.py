@@ -12,6 +12,7 @@ from workbench.errors import InvalidInputError
 from workbench.query import DayRange, RollupQuery
 from workbench.schema import DOWNLOADS_TABLE, METADATA_TABLE
 from workbench.sources.bigquery import sql
+from workbench.sources.local import sql as local_sql
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = dt.date(2026, 11, 25)
@@ -22,6 +23,9 @@ BUILT = {
     "fingerprints.sql": lambda q: sql.fingerprints_sql(DOWNLOADS_TABLE, q),
     "release_files.sql": lambda q: sql.release_files_sql(METADATA_TABLE),
     "dependent_files.sql": lambda q: sql.dependent_files_sql(METADATA_TABLE),
+    "duckdb_downloads.sql": lambda q: local_sql.downloads(projects=True),
+    "duckdb_fingerprints.sql": lambda q: local_sql.fingerprints(projects=True),
+    "duckdb_fingerprints_all.sql": lambda q: local_sql.fingerprints(projects=False),
 }
 
 

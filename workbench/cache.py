@@ -30,6 +30,12 @@ consistent snapshot), which decodes the ``project`` column and only the matching
 others. Entries are written in the order the engine answered: sorting tens of millions of
 rollup rows by project cost more at write (measured: 4.7 s of a 23 s ingest of 10 M rows)
 than the filtered scan costs at read (0.15 s for one package of a 4.7 M-row entry).
+
+**Staged entries.** An engine that writes Parquet itself (DuckDB) writes an every-package
+entry straight into a temporary file of the cache (:meth:`Cache.staged_span`), footer
+included; the file is checked and moved into place like any other. Such entries are read
+back as lazy scans (:meth:`Cache.scan`), so a 100 M-row ingest holds none of its rollup
+rows in memory.
 """
 
 from __future__ import annotations
@@ -83,6 +89,18 @@ class Entry:
 
     def age(self, now: dt.datetime | None = None) -> dt.timedelta:
         return (now or dt.datetime.now(dt.UTC)) - self.created
+
+
+@dataclass(slots=True)
+class Staging:
+    """Where an engine writes a span entry itself (:meth:`Cache.staged_span`)."""
+
+    #: The temporary file to write (in the cache's directory, moved into place after).
+    path: Path
+    #: Key-value metadata the file's footer must carry (the entry's description).
+    footer: dict[str, str]
+    #: The entry, once the file is in place.
+    entry: Entry | None = None
 
 
 def span_key(space: str, first: dt.date, last: dt.date) -> str:
@@ -140,6 +158,49 @@ class Cache:
             return None
 
     # -- writing ------------------------------------------------------------------
+    def _footer_meta(
+        self,
+        key: str,
+        kind: str,
+        complete: bool,
+        description: Mapping[str, Any],
+        now: dt.datetime | None,
+        span: tuple[str, dt.date, dt.date] | None,
+    ) -> dict[str, Any]:
+        """What an entry's footer says of it (see :func:`_describe_meta`)."""
+        meta: dict[str, Any] = {
+            "key": key,
+            "kind": kind,
+            "schema_version": SCHEMA_VERSION,
+            "created": (now or dt.datetime.now(dt.UTC)).isoformat(),
+            "complete": complete,
+            "description": dict(description),
+        }
+        if span is not None:
+            meta["span"] = [span[0], str(span[1]), str(span[2])]
+        return meta
+
+    def _entry(
+        self,
+        meta: Mapping[str, Any],
+        rows: int,
+        size: int,
+        span: tuple[str, dt.date, dt.date] | None,
+    ) -> Entry:
+        key = str(meta["key"])
+        return Entry(
+            key,
+            self.path(key),
+            str(meta["kind"]),
+            dt.datetime.fromisoformat(str(meta["created"])),
+            bool(meta["complete"]),
+            rows,
+            size,
+            dict(meta["description"]),
+            span[0] if span is not None else None,
+            (span[1], span[2]) if span is not None else None,
+        )
+
     def put(
         self,
         key: str,
@@ -152,17 +213,8 @@ class Cache:
         span: tuple[str, dt.date, dt.date] | None = None,
     ) -> Entry:
         """Store ``frame`` atomically under ``key``; returns the new entry."""
+        meta = self._footer_meta(key, kind, complete, description, now, span)
         table = conform(frame, kind).to_arrow()
-        meta: dict[str, Any] = {
-            "key": key,
-            "kind": kind,
-            "schema_version": SCHEMA_VERSION,
-            "created": (now or dt.datetime.now(dt.UTC)).isoformat(),
-            "complete": complete,
-            "description": dict(description),
-        }
-        if span is not None:
-            meta["span"] = [span[0], str(span[1]), str(span[2])]
         table = table.replace_schema_metadata({_META_KEY: json.dumps(meta, default=str).encode()})
         size = atomic_write(
             self.path(key),
@@ -170,21 +222,53 @@ class Cache:
                 table, handle, compression="zstd", row_group_size=_ROW_GROUP
             ),
         )
-        created = dt.datetime.fromisoformat(str(meta["created"]))
-        description = dict(description)
-        days = (span[1], span[2]) if span is not None else None
-        return Entry(
-            key,
-            self.path(key),
-            kind,
-            created,
-            complete,
-            table.num_rows,
-            size,
-            description,
-            span[0] if span is not None else None,
-            days,
+        return self._entry(meta, table.num_rows, size, span)
+
+    @contextlib.contextmanager
+    def staged_span(
+        self,
+        space: str,
+        kind: str,
+        first: dt.date,
+        last: dt.date,
+        *,
+        complete: bool,
+        description: Mapping[str, Any],
+    ) -> Iterator[Staging]:
+        """A span entry written by someone else: an engine that writes Parquet itself, so
+        that a large answer goes to disk without passing through Python.
+
+        Yields where to write the file and the footer metadata it must carry. On a clean
+        exit the file is checked (a whole Parquet file naming this entry), fsynced and
+        moved into place, and :attr:`Staging.entry` is set; on any error it is removed and
+        nothing changes. Raises :class:`OSError` when the cache cannot be written."""
+        key = span_key(space, first, last)
+        span = (space, first, last)
+        meta = self._footer_meta(key, kind, complete, description, None, span)
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(
+            prefix=f"{_TMP_PREFIX}{key[:16]}-", suffix=_SUFFIX, dir=self.root
         )
+        os.close(fd)
+        tmp = Path(name)
+        staging = Staging(tmp, {_META_KEY.decode(): json.dumps(meta, default=str)})
+        try:
+            yield staging
+            with tmp.open("rb") as handle:
+                os.fsync(handle.fileno())
+                size = os.fstat(handle.fileno()).st_size
+                parquet = pq.ParquetFile(handle)
+                described = _describe_meta(tmp, parquet.metadata, size)
+                if described is None or described.key != key or described.kind != kind:
+                    raise OSError(f"the engine did not write a whole entry for {kind}")
+                rows = parquet.metadata.num_rows
+            os.replace(tmp, self.path(key))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        _fsync_dir(self.root)
+        staging.entry = self._entry(meta, rows, size, span)
 
     def store(
         self,
@@ -201,14 +285,18 @@ class Cache:
         try:
             return self.put(key, kind, frame, complete=complete, description=description, span=span)
         except (OSError, pa.ArrowException) as exc:
-            warnings.warn(
-                CacheWriteWarning(
-                    f"the cache at {self.root} could not be written ({_why(exc)}): "
-                    "results are shown but not kept"
-                ),
-                stacklevel=2,
-            )
+            self.warn_unwritable(exc)
             return None
+
+    def warn_unwritable(self, exc: BaseException) -> None:
+        """Say (once, as a :class:`CacheWriteWarning`) that a result is shown but not kept."""
+        warnings.warn(
+            CacheWriteWarning(
+                f"the cache at {self.root} could not be written ({_why(exc)}): "
+                "results are shown but not kept"
+            ),
+            stacklevel=3,
+        )
 
     # -- day spans -------------------------------------------------------------------
     def store_span(
@@ -273,6 +361,24 @@ class Cache:
             _discard(entry.path)
             return None
         return frame
+
+    def scan(self, entry: Entry) -> pl.LazyFrame | None:
+        """A lazy scan of ``entry`` (an every-package rollup too large to hold), its footer
+        checked first; ``None`` (and the file removed) when it is no longer a whole entry.
+        The scan reads the file when collected: collect it before clearing the cache."""
+        try:
+            with entry.path.open("rb") as handle:
+                parquet = pq.ParquetFile(handle)
+                described = _describe_meta(entry.path, parquet.metadata, entry.size)
+                if described is None or described.key != entry.key:
+                    _discard(entry.path, os.fstat(handle.fileno()))
+                    return None
+            return conform(pl.scan_parquet(entry.path), entry.kind)
+        except FileNotFoundError:
+            return None
+        except (OSError, pa.ArrowException):
+            _discard(entry.path)
+            return None
 
     def discard(self, path: Path) -> None:
         """Remove an entry found damaged (it is fetched again)."""

@@ -7,6 +7,9 @@ authorised once, before anything runs. Fetched days are stored per package (or f
 package) and per span, complete days for good and days still in progress (live sources:
 yesterday and today) until the cache TTL. A package's days are also served from an
 every-package entry of the same source (a scan's rollups serve a later investigation).
+Every package's rollups from a source that writes files (local Parquet, through DuckDB) go
+straight from the engine into the cache and come back as scans of those files, never as
+frames in memory.
 
 Nothing is cached from a failed fetch, an answer with impossible counts is refused, and a
 cache that cannot be written (full disk, read-only) costs one warning, not the answer. Two
@@ -21,9 +24,11 @@ import difflib
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from workbench.cache import Cache, Entry, make_key
 from workbench.errors import DataSchemaError, SourceError
@@ -89,7 +94,9 @@ class Provenance:
 
 @dataclass(frozen=True)
 class Rollup:
-    """The rollups of one query, as lazy frames over in-memory data."""
+    """The rollups of one query, as lazy frames: over memory for named packages, over the
+    cache's files for every package of a source that writes them (collect those before
+    clearing the cache)."""
 
     query: RollupQuery
     downloads: pl.LazyFrame
@@ -106,15 +113,38 @@ class Rollup:
         )
 
 
-def plausible(frame: pl.DataFrame, kind: str) -> bool:
+def plausible(frame: pl.DataFrame | pl.LazyFrame, kind: str) -> bool:
     """Counts are whole downloads: at least 1 and at most 2^53 (checked on every cache
-    read and every source answer; anything else is a damaged or hostile file)."""
+    read and every source answer; anything else is a damaged or hostile file). A lazy
+    frame is checked in one streaming pass over its count columns."""
+    names = _COUNTS.get(kind, ())
+    if not names:
+        return True
+    checks = frame.lazy().select(
+        bad=pl.sum_horizontal(
+            *(
+                pl.col(n).is_null().sum() + (pl.col(n) < 1).sum() + (pl.col(n) > MAX_COUNT).sum()
+                for n in names
+            )
+        )
+    )
+    return int(checks.collect(engine="streaming").item()) == 0
+
+
+def plausible_written(path: Path, kind: str) -> bool:
+    """:func:`plausible` for a file our engine has just written: from its footer's
+    statistics (exact for integer columns) when every row group carries them, so that a
+    100 M-row answer is not read again; otherwise one streaming pass."""
+    meta = pq.ParquetFile(path).metadata
+    names = list(meta.schema.to_arrow_schema().names)
     for name in _COUNTS.get(kind, ()):
-        column = frame[name]
-        if column.null_count():
-            return False
-        if frame.height and (column.min() < 1 or column.max() > MAX_COUNT):  # type: ignore[operator]
-            return False
+        column = names.index(name)
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(column).statistics
+            if stats is None or not stats.has_min_max or not stats.has_null_count:
+                return plausible(pl.scan_parquet(path), kind)
+            if stats.null_count or stats.min < 1 or stats.max > MAX_COUNT:
+                return False
     return True
 
 
@@ -139,11 +169,12 @@ class _Piece:
     created: dt.datetime
     entry: Entry | None = None
     project: str | None = None  # read only this package's rows (an every-package entry)
-    frame: pl.DataFrame | None = None
+    frame: pl.DataFrame | pl.LazyFrame | None = None
+    fetched: bool = False  # written into the cache by the source just now
 
     @property
     def fresh(self) -> bool:
-        return self.entry is None
+        return self.fetched or self.entry is None
 
 
 @dataclass
@@ -154,6 +185,8 @@ class _Ask:
     scope: str
     spaces: list[tuple[str, str | None]]
     store: str
+    #: Read entries as lazy scans, not into memory (every package's rollups).
+    lazy: bool = False
     pieces: list[_Piece] = field(default_factory=list)
     served: dict[dt.date, _Piece] = field(default_factory=dict)
 
@@ -181,11 +214,17 @@ def _load_pieces(cache: Cache, ask: _Ask, days: DayRange, refresh: bool) -> None
             ask.pieces.append(_Piece(entry.days, entry.complete, entry.created, entry, project))
 
 
-def _read(cache: Cache, piece: _Piece, kind: str) -> pl.DataFrame | None:
-    """A piece's frame (read once); ``None`` (and the file removed) when it is damaged."""
+def _read(cache: Cache, piece: _Piece, ask: _Ask) -> pl.DataFrame | pl.LazyFrame | None:
+    """A piece's frame (read once, or scanned); ``None`` (and the file removed) when it is
+    damaged."""
     if piece.frame is None and piece.entry is not None:
-        frame = cache.read(piece.entry, piece.project)
-        if frame is None or not plausible(frame, kind):
+        lazy = ask.lazy and piece.project is None
+        frame = cache.scan(piece.entry) if lazy else cache.read(piece.entry, piece.project)
+        try:
+            good = frame is not None and plausible(frame, ask.kind)
+        except (OSError, pl.exceptions.PolarsError):
+            good = False
+        if not good:
             cache.discard(piece.entry.path)
             return None
         piece.frame = frame
@@ -198,7 +237,7 @@ def _settle(cache: Cache, ask: _Ask, days: DayRange) -> None:
     while True:
         _cover(ask, days)
         serving = {id(p): p for p in ask.served.values()}
-        broken = [p for p in serving.values() if _read(cache, p, ask.kind) is None]
+        broken = [p for p in serving.values() if _read(cache, p, ask) is None]
         if not broken:
             return
         ask.pieces = [p for p in ask.pieces if all(p is not b for b in broken)]
@@ -224,6 +263,8 @@ def _fetches(missing: dict[str, list[dt.date]]) -> list[tuple[DayRange, tuple[st
 
 
 Fetch = Callable[[DayRange, tuple[str, ...]], dict[str, pl.DataFrame]]
+#: Has the source write every package's answer for a span into files (kind → path, footer).
+Write = Callable[[DayRange, dict[str, tuple[Path, dict[str, str]]]], None]
 
 
 def _gather(
@@ -237,9 +278,12 @@ def _gather(
     fetch: Fetch,
     say: Progress,
     complete_before: dt.date,
+    write: Write | None = None,
 ) -> CostEstimate | None:
     """Cover ``days`` for every ask from the cache, fetch the rest (priced and authorised
-    once), store what was fetched, and leave each ask's pieces ready to assemble."""
+    once), store what was fetched, and leave each ask's pieces ready to assemble. With
+    ``write``, every package's complete days are written by the source straight into the
+    cache (:func:`_stream`)."""
     for ask in asks:
         _load_pieces(cache, ask, days, refresh)
         _settle(cache, ask, days)
@@ -263,6 +307,12 @@ def _gather(
                 if not scopes:
                     continue
             say(f"fetching {span} for {_scopes(scopes)}")
+            keep = True
+            if write is not None and scopes == (ALL,) and span.end < complete_before:
+                streamed = [a for a in asks if a.scope == ALL]
+                keep = _stream(source, cache, streamed, span, write)
+                if keep:
+                    continue
             got = fetch(span, scopes)
             for kind, frame in got.items():
                 if not plausible(frame, kind):
@@ -273,13 +323,52 @@ def _gather(
             for kind, frame in got.items():
                 per = _per_scope(frame, scopes)
                 for scope in scopes:
-                    _store(
-                        source, cache, by_scope[(kind, scope)], per[scope], span, complete_before
-                    )
+                    ask = by_scope[(kind, scope)]
+                    _store(source, cache, ask, per[scope], span, complete_before, keep=keep)
                 del per
     for ask in asks:
-        _cover(ask, days)
+        _settle(cache, ask, days)
     return estimate
+
+
+def _stream(source: Source, cache: Cache, asks: list[_Ask], span: DayRange, write: Write) -> bool:
+    """Have the source write every package's answer for ``span`` straight into the cache
+    (a staged file per kind, checked, then moved into place), so that no row of a large
+    answer passes through memory here. ``False`` when the cache cannot be written (one
+    warning): the caller then fetches into memory. Impossible counts keep nothing."""
+    description = {"source": source.describe(), "scope": ALL, "days": str(span)}
+    try:
+        with ExitStack() as stack:
+            staged = {
+                ask.kind: stack.enter_context(
+                    cache.staged_span(
+                        ask.store,
+                        ask.kind,
+                        span.start,
+                        span.end,
+                        complete=True,
+                        description={**description, "kind": ask.kind},
+                    )
+                )
+                for ask in asks
+            }
+            write(span, {kind: (s.path, s.footer) for kind, s in staged.items()})
+            for kind, staging in staged.items():
+                if not plausible_written(staging.path, kind):
+                    raise DataSchemaError(
+                        f"the {kind} answer from {source.describe()} has impossible counts "
+                        "(below 1 or above 2^53); nothing was cached"
+                    )
+    except OSError as exc:
+        cache.warn_unwritable(exc)
+        return False
+    for ask in asks:
+        entry = staged[ask.kind].entry
+        assert entry is not None
+        days = (span.start, span.end)
+        frame = cache.scan(entry)  # None only if removed meanwhile: then read again
+        ask.pieces.append(_Piece(days, True, entry.created, entry, frame=frame, fetched=True))
+    return True
 
 
 def _per_scope(frame: pl.DataFrame, scopes: tuple[str, ...]) -> dict[str, pl.DataFrame]:
@@ -307,9 +396,12 @@ def _store(
     frame: pl.DataFrame,
     span: DayRange,
     boundary: dt.date,
+    *,
+    keep: bool = True,
 ) -> None:
     """Keep ``frame`` (the days of ``span``) as complete pieces (days before ``boundary``)
-    and still-changing ones."""
+    and still-changing ones; in the cache too unless ``keep`` is false (it was just found
+    unwritable)."""
     parts = [
         (DayRange(span.start, min(span.end, boundary - dt.timedelta(days=1))), True),
         (DayRange(max(span.start, boundary), span.end), False),
@@ -327,21 +419,26 @@ def _store(
             "scope": ask.scope,
             "days": str(days),
         }
-        entry = cache.store_span(
-            ask.store,
-            ask.kind,
-            piece_frame,
-            days.start,
-            days.end,
-            complete=complete,
-            description=description,
-        )
+        entry = None
+        if keep:
+            entry = cache.store_span(
+                ask.store,
+                ask.kind,
+                piece_frame,
+                days.start,
+                days.end,
+                complete=complete,
+                description=description,
+            )
         created = entry.created if entry is not None else dt.datetime.now(dt.UTC)
         ask.pieces.append(_Piece((days.start, days.end), complete, created, frame=piece_frame))
 
 
-def _assemble(ask: _Ask, days: DayRange, schema: Any) -> tuple[pl.DataFrame, list[Part]]:
-    """The ask's frame for ``days`` from its pieces, and the parts it came from."""
+def _assemble(
+    ask: _Ask, days: DayRange, schema: Any
+) -> tuple[pl.DataFrame | pl.LazyFrame, list[Part]]:
+    """The ask's frame for ``days`` from its pieces (lazy when a piece is a scan), and the
+    parts it came from."""
     by_piece: dict[int, list[dt.date]] = {}
     pieces = {}
     for day, piece in ask.served.items():
@@ -366,12 +463,25 @@ def _assemble(ask: _Ask, days: DayRange, schema: Any) -> tuple[pl.DataFrame, lis
                     span,
                     piece.complete,
                     not piece.fresh,
-                    chunk.height,
+                    _height(chunk, piece.entry if whole else None),
                     piece.created,
                 )
             )
-    frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    frame: pl.DataFrame | pl.LazyFrame = pl.DataFrame(schema=schema)
+    if frames and all(isinstance(f, pl.DataFrame) for f in frames):
+        frame = pl.concat([f for f in frames if isinstance(f, pl.DataFrame)])
+    elif frames:
+        frame = pl.concat([f.lazy() for f in frames])
     return frame, sorted(parts, key=lambda p: (p.kind, p.scope, p.days.start))
+
+
+def _height(chunk: pl.DataFrame | pl.LazyFrame, entry: Entry | None) -> int:
+    """Rows of a chunk (of a scan: from the footer when it is the whole entry)."""
+    if isinstance(chunk, pl.DataFrame):
+        return chunk.height
+    if entry is not None:
+        return entry.rows
+    return int(chunk.select(pl.len()).collect().item())
 
 
 def _complete_before(source: Source, today: dt.date | None) -> dt.date:
@@ -415,7 +525,7 @@ def load(
             spaces: list[tuple[str, str | None]] = [(own, None)]
             if scope != ALL:
                 spaces.append((every, scope))
-            asks.append(_Ask(kind, scope, spaces, own))
+            asks.append(_Ask(kind, scope, spaces, own, lazy=scope == ALL))
 
     def projects(scopes: tuple[str, ...]) -> tuple[str, ...] | None:
         return None if scopes == (ALL,) else scopes
@@ -427,6 +537,9 @@ def load(
         got = source.fetch(KINDS, RollupQuery(projects(scopes), span), say)
         return {kind: conform(frame, kind) for kind, frame in got.items()}
 
+    def write(span: DayRange, targets: dict[str, tuple[Path, dict[str, str]]]) -> None:
+        source.fetch_files(RollupQuery(None, span), targets, say)
+
     estimate = _gather(
         source,
         cache,
@@ -437,17 +550,20 @@ def load(
         fetch=fetch,
         say=say,
         complete_before=_complete_before(source, today),
+        write=write if source.writes_files else None,
     )
-    frames: dict[str, list[pl.DataFrame]] = {k: [] for k in KINDS}
+    frames: dict[str, list[pl.DataFrame | pl.LazyFrame]] = {k: [] for k in KINDS}
     parts: list[Part] = []
     for ask in asks:
         frame, got = _assemble(ask, query.days, empty(ask.kind).schema)
         frames[ask.kind].append(frame)
         parts += got
-    downloads = pl.concat(frames["downloads"]) if frames["downloads"] else empty("downloads")
-    fingerprints = pl.concat(frames["fingerprints"])
-    found = set(downloads["project"].unique().to_list())
-    missing = tuple(p for p in (query.projects or ()) if p not in found)
+    downloads = pl.concat([f.lazy() for f in frames["downloads"]])
+    fingerprints = pl.concat([f.lazy() for f in frames["fingerprints"]])
+    missing: tuple[str, ...] = ()
+    if query.projects is not None:
+        found = set(downloads.select(pl.col("project").unique()).collect().to_series().to_list())
+        missing = tuple(p for p in query.projects if p not in found)
     provenance = Provenance(
         source.describe(),
         query,
@@ -456,7 +572,7 @@ def load(
         estimate,
         tuple(source.caveats()),
     )
-    return Rollup(query, downloads.lazy(), fingerprints.lazy(), provenance, missing)
+    return Rollup(query, downloads, fingerprints, provenance, missing)
 
 
 # -- the population ---------------------------------------------------------------------------
@@ -530,6 +646,7 @@ def population(
         complete_before=_complete_before(source, today),
     )
     frame, parts = _assemble(ask, days, features.SCHEMA)
+    assert isinstance(frame, pl.DataFrame)  # the population is read, never scanned
     provenance = Provenance(
         source.describe(),
         RollupQuery(None, days),

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -253,8 +253,12 @@ ROLLUP_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def conform(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
-    """Cast ``frame`` to the rollup schema of ``kind`` (same columns, same order)."""
+_Frame = TypeVar("_Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def conform(frame: _Frame, kind: str) -> _Frame:
+    """Cast ``frame`` (eager or lazy) to the rollup schema of ``kind`` (same columns, same
+    order)."""
     schema = ROLLUP_SCHEMAS[kind]
     return frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
 

@@ -1,10 +1,13 @@
 """The base class every source derives from: what a source must answer, and defaults for
 everything it may not have.
 
-A source answers three kinds of request, always for whole UTC days and always eagerly (the
-cache in :mod:`workbench.data` decides *which* days to ask for; a source never caches):
+A source answers three kinds of request, always for whole UTC days (the cache in
+:mod:`workbench.data` decides *which* days to ask for; a source never caches):
 
-* :meth:`Source.fetch`: the rollups (:data:`KINDS`) of some packages, or of every package;
+* :meth:`Source.fetch`: the rollups (:data:`KINDS`) of some packages, or of every package,
+  as frames; a source whose engine writes Parquet itself (:attr:`Source.writes_files`)
+  also answers :meth:`Source.fetch_files`, which writes every package's rollups straight
+  into files the cache stages, so that a large answer never sits in memory;
 * :meth:`Source.population`: compact features of every package per day
   (:mod:`workbench.population.features`);
 * release metadata: :meth:`Source.releases`, :meth:`Source.dependents`,
@@ -22,6 +25,7 @@ import abc
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -76,6 +80,9 @@ class Source(abc.ABC):
     kind: str = "source"
     #: True when queries cost money (BigQuery): nothing is bought without being asked for.
     paid: bool = False
+    #: True when the source can write rollups as Parquet files itself
+    #: (:meth:`fetch_files`): a large every-package answer then never sits in memory.
+    writes_files: bool = False
 
     def __init__(self) -> None:
         #: Bytes the source's queries processed so far (paying sources count them).
@@ -154,6 +161,17 @@ class Source(abc.ABC):
         self, kinds: tuple[str, ...], query: RollupQuery, progress: Progress | None = None
     ) -> dict[str, pl.DataFrame]:
         """The rollups of ``kinds`` for ``query`` (computed now; the caller caches them)."""
+
+    def fetch_files(
+        self,
+        query: RollupQuery,
+        targets: Mapping[str, tuple[Path, Mapping[str, str]]],
+        progress: Progress | None = None,
+    ) -> None:
+        """Write the rollups of ``query`` as Parquet files: for each kind of ``targets``, at
+        its path, in the kind's schema, with the given footer metadata. Only called when
+        :attr:`writes_files` is true."""
+        raise NotImplementedError(f"{self.describe()} does not write rollup files")
 
     def population(
         self, days: DayRange, tier: str, progress: Progress | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import polars as pl
 from workbench.errors import DataSchemaError
 from workbench.population import features
 from workbench.query import DayRange, RollupQuery
-from workbench.schema import DEPENDENTS, FIRST_RELEASES, RELEASES, conform
+from workbench.schema import DEPENDENTS, FIRST_RELEASES, RELEASES, ROLLUP_SCHEMAS, conform
 from workbench.sources import metadata
 from workbench.sources.base import Progress, Source
 from workbench.sources.local import engine, files
@@ -40,10 +41,15 @@ def _window(days: DayRange, projects: tuple[str, ...] | None) -> dict[str, Any]:
     return params
 
 
+#: The SQL of each rollup kind.
+_BUILDERS = {"downloads": local_sql.downloads, "fingerprints": local_sql.fingerprints}
+
+
 class ParquetSource(Source):
     """Download rows (and optional release metadata) from local Parquet files."""
 
     kind = "parquet"
+    writes_files = True
 
     def __init__(self, location: str | Path, *, metadata: str | Path | None = None) -> None:
         super().__init__()
@@ -105,16 +111,31 @@ class ParquetSource(Source):
     ) -> dict[str, pl.DataFrame]:
         params = _window(query.days, query.projects)
         projects = query.projects is not None
-        builders = {"downloads": local_sql.downloads, "fingerprints": local_sql.fingerprints}
         if progress:
             progress(f"aggregating {' and '.join(kinds)} for {query.describe()} (DuckDB)")
         # The heaviest aggregation first, while nothing else is held (a lower peak).
         order = sorted(kinds, key=lambda k: k != "fingerprints")
         got = self._run(
-            [(builders[k](projects=projects), f"the {k} rollup", params) for k in order]
+            [(_BUILDERS[k](projects=projects), f"the {k} rollup", params) for k in order]
         )
         found = {k: conform(frame, k) for k, frame in zip(order, got, strict=True)}
         return {k: found[k] for k in kinds}
+
+    def fetch_files(
+        self,
+        query: RollupQuery,
+        targets: Mapping[str, tuple[Path, Mapping[str, str]]],
+        progress: Progress | None = None,
+    ) -> None:
+        params = _window(query.days, query.projects)
+        projects = query.projects is not None
+        if progress:
+            progress(f"aggregating {' and '.join(targets)} for {query.describe()} (DuckDB)")
+        with engine.connect(self._layouts) as con:
+            for kind in sorted(targets, key=lambda k: k != "fingerprints"):
+                sql = _BUILDERS[kind](projects=projects)
+                schema = ROLLUP_SCHEMAS[kind]
+                engine.write(con, sql, params, targets[kind], schema, f"the {kind} rollup")
 
     def population_tiers(self) -> tuple[str, ...]:
         return ("clients",)  # local rows carry every client field at no cost
