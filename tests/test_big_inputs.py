@@ -126,3 +126,39 @@ def test_running_out_of_the_memory_limit_is_said_as_such(
     query = RollupQuery(None, DayRange(first, first + dt.timedelta(days=40)))
     with pytest.raises(SourceError, match=f"needs more memory.*1MB.*{MEMORY_ENV}"):
         source.fetch(("downloads", "fingerprints"), query)
+
+
+def test_a_full_temporary_disk_is_said_as_such(
+    small_demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB spills past its memory limit into the temporary directory: when that disk is
+    full too (a real 1 MiB tmpfs), the one line names the directory and what to change."""
+    import datetime as dt
+    import shutil
+    import tempfile
+
+    from workbench.errors import SourceError
+    from workbench.query import DayRange, RollupQuery
+    from workbench.sources.local import ParquetSource
+    from workbench.sources.local.engine import MEMORY_ENV
+
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tiny)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a small tmpfs is not allowed here")
+    try:
+        monkeypatch.setattr(tempfile, "tempdir", str(tiny))
+        monkeypatch.setenv(MEMORY_ENV, "60MB")
+        source = ParquetSource(small_demo_dir)
+        first = dt.date(2026, 9, 1)
+        query = RollupQuery(None, DayRange(first, first + dt.timedelta(days=40)))
+        with pytest.raises(SourceError, match=f"could spill to {tiny}.*TMPDIR") as info:
+            source.fetch(("downloads", "fingerprints"), query)
+        assert "\n" not in str(info.value)
+    finally:
+        subprocess.run(["umount", str(tiny)], capture_output=True)

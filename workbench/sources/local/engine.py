@@ -30,6 +30,8 @@ from workbench.sources.local.files import Layout
 
 MEMORY_ENV = "WORKBENCH_MEMORY_LIMIT"
 ROWS = "rows"
+#: The name of DuckDB's spill directories (under the system's temporary directory).
+SPILL_PREFIX = "workbench-duckdb-"
 #: Rows per Arrow batch of an answer handed from DuckDB to Polars.
 BATCH_ROWS = 1_000_000
 
@@ -85,7 +87,7 @@ def _cgroup_limit() -> int | None:
 @contextlib.contextmanager
 def connect(layouts: list[Layout]) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection with the canonical view ``rows`` over every layout's files."""
-    with tempfile.TemporaryDirectory(prefix="workbench-duckdb-") as spill:
+    with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX) as spill:
         settings: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit(),
             "temp_directory": spill,
@@ -115,14 +117,22 @@ def _errors(what: str, writing: Path | None = None) -> Iterator[None]:
         yield
     except duckdb.OutOfMemoryException:
         raise SourceError(
-            f"{what} needs more memory than DuckDB may use here ({memory_limit()}): raise "
-            f"{MEMORY_ENV} (e.g. {MEMORY_ENV}=12GB) or ask for fewer days"
+            f"{what} needs more memory than DuckDB may use here ({memory_limit()}) or "
+            f"could spill to {tempfile.gettempdir()}: raise {MEMORY_ENV} (e.g. "
+            f"{MEMORY_ENV}=12GB), free disk there (or point TMPDIR at a larger one) or ask "
+            "for fewer days"
         ) from None
     except duckdb.Error as exc:
         text = str(exc).strip()
         first = text.splitlines()[0][:200] if text else type(exc).__name__
         if writing is not None and isinstance(exc, duckdb.IOException) and str(writing) in text:
             raise OSError(first) from None
+        if isinstance(exc, duckdb.IOException) and SPILL_PREFIX in text:
+            raise SourceError(
+                f"{what} needs more temporary disk than {tempfile.gettempdir()} has (DuckDB "
+                f"spills there past {memory_limit()} of memory): free space there, point "
+                f"TMPDIR at a larger disk, raise {MEMORY_ENV} or ask for fewer days"
+            ) from None
         raise DataSchemaError(f"{what} could not be computed from the data: {first}") from None
 
 
