@@ -1,4 +1,4 @@
-"""Golden SQL: the generated BigQuery queries, compared with checked-in files."""
+"""Golden SQL: the generated BigQuery and DuckDB queries, compared with checked-in files."""
 
 from __future__ import annotations
 
