@@ -343,10 +343,8 @@ class Cache:
         is removed, so it is fetched again)."""
         try:
             with entry.path.open("rb") as handle:
-                parquet = pq.ParquetFile(handle)
-                described = _describe_meta(entry.path, parquet.metadata, entry.size)
-                if described is None or described.key != entry.key:
-                    _discard(entry.path, os.fstat(handle.fileno()))
+                parquet = _whole(entry, handle)
+                if parquet is None:
                     return None
                 if project is None:
                     frame = pl.from_arrow(parquet.read())
@@ -368,10 +366,7 @@ class Cache:
         The scan reads the file when collected: collect it before clearing the cache."""
         try:
             with entry.path.open("rb") as handle:
-                parquet = pq.ParquetFile(handle)
-                described = _describe_meta(entry.path, parquet.metadata, entry.size)
-                if described is None or described.key != entry.key:
-                    _discard(entry.path, os.fstat(handle.fileno()))
+                if _whole(entry, handle) is None:
                     return None
             return conform(pl.scan_parquet(entry.path), entry.kind)
         except FileNotFoundError:
@@ -491,6 +486,17 @@ def _footer(path: Path) -> Entry | None:
             return _describe_meta(path, pq.read_metadata(handle), size)
     except (OSError, ValueError, pa.ArrowException):
         return None
+
+
+def _whole(entry: Entry, handle: IO[bytes]) -> pq.ParquetFile | None:
+    """The open file of ``entry`` if its footer still names that entry; otherwise ``None``,
+    and that very file removed (not a valid entry written meanwhile by another process)."""
+    parquet = pq.ParquetFile(handle)
+    described = _describe_meta(entry.path, parquet.metadata, entry.size)
+    if described is None or described.key != entry.key:
+        _discard(entry.path, os.fstat(handle.fileno()))
+        return None
+    return parquet
 
 
 def _describe_meta(path: Path, meta_file: pq.FileMetaData, size: int) -> Entry | None:
