@@ -655,7 +655,7 @@ def _fill(path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     monkeypatch.setattr(workbench.cache.pq, "write_table", half_then_full)
 
-    def engine_half_then_full(con: object, sql: str, params: object, target: Any, *a: Any) -> None:
+    def engine_half_then_full(con: object, parts: object, target: Any, *a: Any) -> None:
         target[0].write_bytes(b"PAR1 half a file")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 

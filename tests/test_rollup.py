@@ -130,18 +130,39 @@ def _previous_path(location: Path, query: RollupQuery) -> tuple[pl.DataFrame, pl
     return downloads, fingerprints
 
 
+#: Rows a piece may hold when the tests make the engine cut every package's answer.
+SMALL_PIECES = 50_000
+
+
 @pytest.mark.parametrize(
-    ("layout", "statistics"),
-    [("clustered", True), ("shuffled", True), ("clustered", False), ("flattened", True)],
+    ("layout", "statistics", "cut"),
+    [
+        ("clustered", True, None),
+        ("clustered", True, "project"),
+        ("time-ordered", True, "timestamp"),
+        ("shuffled", True, None),
+        ("clustered", False, None),
+        ("flattened", True, "project"),
+    ],
 )
 def test_the_duckdb_engine_equals_the_previous_polars_path(
-    small_demo_dir: Path, tmp_path: Path, layout: str, statistics: bool
+    small_demo_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    layout: str,
+    statistics: bool,
+    cut: str | None,
 ) -> None:
     """Projects spanning files, shuffled rows, files without statistics, the flattened
-    layout: the DuckDB rollups equal the previous engine's exactly."""
+    layout, the answer cut into pieces by project or by day: the DuckDB rollups equal the
+    previous engine's exactly."""
     raw = pl.read_parquet(small_demo_dir / "file_downloads").head(150_000)
     if layout == "shuffled":
         raw = raw.sample(fraction=1.0, shuffle=True, seed=1)
+    if layout == "time-ordered":
+        raw = raw.sort("timestamp")
+    if cut or layout == "shuffled" or not statistics:  # small budget; nothing to cut by
+        monkeypatch.setattr(engine, "piece_rows", lambda kind: SMALL_PIECES)
     (tmp_path / "rows").mkdir()
     for i, part in enumerate(raw.iter_slices(40_000)):
         target = tmp_path / "rows" / f"part-{i}.parquet"
@@ -161,6 +182,14 @@ def test_the_duckdb_engine_equals_the_previous_polars_path(
             )
     source = ParquetSource(tmp_path / "rows")
     day = raw["timestamp"].dt.date()
+    every = RollupQuery(None, DayRange(day.min(), day.max()))  # type: ignore[arg-type]
+    for kind in ("downloads", "fingerprints"):
+        parts = source._parts(kind, every, {})
+        assert {p.get("piece_low", p.get("piece_high")) is not None for _, p in parts} == (
+            {cut is not None}
+        )
+        assert (len(parts) > 1) == (cut is not None)
+        assert all((cut or "") in sql for sql, _ in parts)
     for projects in (None, tuple(sorted(raw["project"].unique().to_list())[:3])):
         query = RollupQuery(projects, DayRange(day.min(), day.max()))  # type: ignore[arg-type]
         got = source.fetch(("downloads", "fingerprints"), query)

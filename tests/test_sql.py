@@ -13,10 +13,14 @@ from workbench.query import DayRange, RollupQuery
 from workbench.schema import DOWNLOADS_TABLE, METADATA_TABLE
 from workbench.sources.bigquery import sql
 from workbench.sources.local import sql as local_sql
+from workbench.sources.local.pieces import Piece
 
 GOLDEN = Path(__file__).parent / "golden"
 TODAY = dt.date(2026, 11, 25)
 QUERY = RollupQuery.of(["requests", "Foo_Bar"], "2026-10-01", "2026-10-30", today=TODAY)
+
+#: One piece of every package's answer: its bounds are parameters, never text.
+PIECE = Piece("project", "Robert'); DROP TABLE rows; --", "zz")
 
 BUILT = {
     "downloads.sql": lambda q: sql.downloads_sql(DOWNLOADS_TABLE, q),
@@ -26,6 +30,8 @@ BUILT = {
     "duckdb_downloads.sql": lambda q: local_sql.downloads(projects=True),
     "duckdb_fingerprints.sql": lambda q: local_sql.fingerprints(projects=True),
     "duckdb_fingerprints_all.sql": lambda q: local_sql.fingerprints(projects=False),
+    "duckdb_downloads_piece.sql": lambda q: local_sql.downloads(projects=False, piece=PIECE),
+    "duckdb_fingerprints_piece.sql": lambda q: local_sql.fingerprints(projects=False, piece=PIECE),
 }
 
 

@@ -2,8 +2,11 @@
 
 Chosen by measurement (``benchmarks/bench_ingest.py``): DuckDB's hash aggregation streams
 row groups, spills to disk past its memory limit and prunes row groups from Parquet
-statistics by itself, so raw rows never sit in memory and nothing here chunks, buckets or
-forks. Polars stays the layer for everything after the rollup.
+statistics by itself, so raw rows never sit in memory and nothing here buckets or forks.
+Every package's answer over more rows than fit is cut into pieces by project or by day
+(:mod:`workbench.sources.local.pieces`) when the files' order allows it, so that each
+piece's aggregation fits in memory instead of spilling. Polars stays the layer for
+everything after the rollup.
 
 Each query runs on a fresh in-memory connection: UTC days, every core, a memory limit
 (``WORKBENCH_MEMORY_LIMIT``, default 3 GB per core and at most 60 % of RAM) past which
@@ -17,8 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,34 @@ def memory_limit() -> str:
         available = min(available, limit)
     chosen = min(available * 0.6, PER_THREAD * (os.cpu_count() or 1))
     return f"{max(64, int(chosen / 2**20))}MB"
+
+
+#: Memory DuckDB needs per raw row aggregated, by rollup: a hash-table entry per group, and
+#: nearly every row is a client of its own in the fingerprint rollup (its groups hold the
+#: whole fingerprint text). From peaks measured by ``benchmarks/bench_ingest.py``, rounded
+#: up; a piece of the rows (:mod:`workbench.sources.local.pieces`) is sized to fill half the
+#: memory limit, the rest being DuckDB's reading, output and slack.
+ROW_BYTES = {"fingerprints": 256, "downloads": 64}
+
+_UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def limit_bytes(limit: str) -> int | None:
+    """``6144MB``, ``8GB``, ``12GiB`` … in bytes (as DuckDB reads them); None if unreadable
+    (DuckDB then says what is wrong with it)."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(I?)B?\s*", limit.upper())
+    if found is None:
+        return None
+    number, prefix, binary = found.groups()
+    unit = 1024 ** "BKMGT".index(prefix or "B") if binary else _UNITS[prefix]
+    return int(float(number) * unit)
+
+
+def piece_rows(kind: str) -> int | None:
+    """How many raw rows one piece of the ``kind`` rollup may aggregate (None: no limit
+    known, so the rows are not cut)."""
+    limit = limit_bytes(memory_limit())
+    return None if limit is None else max(1, limit // 2 // ROW_BYTES[kind])
 
 
 def _cgroup_limit() -> int | None:
@@ -136,24 +168,29 @@ def _errors(what: str, writing: Path | None = None) -> Iterator[None]:
         raise DataSchemaError(f"{what} could not be computed from the data: {first}") from None
 
 
+#: The temporary table the pieces of one answer are gathered in.
+_PIECES = "answer_pieces"
+
 #: DuckDB's names of the Polars types of the rollup schemas.
 _TYPES = {pl.String: "VARCHAR", pl.Date: "DATE", pl.Boolean: "BOOLEAN", pl.Int64: "BIGINT"}
 
 
 def write(
     con: duckdb.DuckDBPyConnection,
-    sql: str,
-    params: Mapping[str, Any],
+    parts: Sequence[tuple[str, Mapping[str, Any]]],
     target: tuple[Path, Mapping[str, str]],
     schema: Mapping[str, Any],
     what: str,
 ) -> None:
-    """Run ``sql`` and write its answer to ``target`` (a path, and the key-value metadata
-    of its footer) as one zstd Parquet file in the columns and types of ``schema``.
+    """Run each (sql, params) of ``parts`` (the pieces of one answer, whose rows never
+    overlap) and write their answers to ``target`` (a path, and the key-value metadata of
+    its footer) as one zstd Parquet file in the columns and types of ``schema``.
 
     DuckDB writes it itself, in parallel, while its aggregation streams and spills: no row
-    of the answer passes through Python, so a 100 M-row answer costs no memory here. The
-    path and the metadata are parameters, like every value."""
+    of the answer passes through Python, so a 100 M-row answer costs no memory here. Pieces
+    run one after another into a temporary table (which DuckDB spills too), so only one
+    piece's aggregation is held at a time. The path and the metadata are parameters, like
+    every value."""
     path, footer = target
     columns = ", ".join(
         f'CAST("{name}" AS {_TYPES[dtype]}) AS "{name}"' for name, dtype in schema.items()
@@ -162,13 +199,23 @@ def write(
     if not all(key.isidentifier() for key in keys):
         raise ValueError(f"footer keys must be plain names: {keys}")
     metadata = ", ".join(f"{key}: $footer_{i}" for i, key in enumerate(keys))
-    copy = (
-        f"COPY (SELECT {columns} FROM ({sql})) TO $target "  # noqa: S608 (registry names; values are parameters)
-        f"(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, KV_METADATA {{{metadata}}})"
-    )
+    options = f"(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, KV_METADATA {{{metadata}}})"
     values = {f"footer_{i}": footer[key] for i, key in enumerate(keys)}
+    values["target"] = str(path)
     with _errors(what, writing=path):
-        con.execute(copy, {**params, **values, "target": str(path)})
+        if len(parts) == 1:
+            ((sql, params),) = parts
+            copy = f"COPY (SELECT {columns} FROM ({sql})) TO $target {options}"  # noqa: S608 (registry names; values are parameters)
+            con.execute(copy, {**params, **values})
+            return
+        try:
+            for i, (sql, params) in enumerate(parts):
+                into = f"CREATE TEMP TABLE {_PIECES} AS" if i == 0 else f"INSERT INTO {_PIECES}"
+                con.execute(f"{into} SELECT {columns} FROM ({sql})", dict(params))  # noqa: S608
+            con.execute(f"COPY {_PIECES} TO $target {options}", values)
+        finally:
+            with contextlib.suppress(duckdb.Error):  # the connection may be failing already
+                con.execute(f"DROP TABLE IF EXISTS {_PIECES}")
 
 
 def run(

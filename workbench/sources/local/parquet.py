@@ -25,7 +25,7 @@ from workbench.query import DayRange, RollupQuery
 from workbench.schema import DEPENDENTS, FIRST_RELEASES, RELEASES, ROLLUP_SCHEMAS, conform
 from workbench.sources import metadata
 from workbench.sources.base import Progress, Source
-from workbench.sources.local import engine, files
+from workbench.sources.local import engine, files, pieces
 from workbench.sources.local import sql as local_sql
 
 #: What this engine's answers depend on besides the files (bump on a definition change).
@@ -110,16 +110,37 @@ class ParquetSource(Source):
         self, kinds: tuple[str, ...], query: RollupQuery, progress: Progress | None = None
     ) -> dict[str, pl.DataFrame]:
         params = _window(query.days, query.projects)
-        projects = query.projects is not None
         if progress:
             progress(f"aggregating {' and '.join(kinds)} for {query.describe()} (DuckDB)")
-        # The heaviest aggregation first, while nothing else is held (a lower peak).
-        order = sorted(kinds, key=lambda k: k != "fingerprints")
-        got = self._run(
-            [(_BUILDERS[k](projects=projects), f"the {k} rollup", params) for k in order]
-        )
-        found = {k: conform(frame, k) for k, frame in zip(order, got, strict=True)}
+        found = {}
+        with engine.connect(self._layouts) as con:
+            # The heaviest aggregation first, while nothing else is held (a lower peak).
+            for kind in sorted(kinds, key=lambda k: k != "fingerprints"):
+                got = [
+                    engine.run(con, sql, piece_params, f"the {kind} rollup")
+                    for sql, piece_params in self._parts(kind, query, params)
+                ]
+                found[kind] = conform(pl.concat(got, rechunk=False), kind)
         return {k: found[k] for k in kinds}
+
+    def _parts(
+        self, kind: str, query: RollupQuery, params: Mapping[str, Any]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The SQL and parameters of each piece of the ``kind`` rollup for ``query``: one
+        for named packages; for every package, as many as keep each piece's aggregation
+        within memory (:mod:`workbench.sources.local.pieces`)."""
+        if query.projects is not None:
+            return [(_BUILDERS[kind](projects=True), dict(params))]
+        budget = engine.piece_rows(kind)
+        cut = [pieces.WHOLE]
+        if budget is not None:
+            cut = pieces.plan(self._extents, budget, (query.days.start, query.days.end))
+        return [(_BUILDERS[kind](projects=False, piece=p), {**params, **p.params()}) for p in cut]
+
+    @cached_property
+    def _extents(self) -> list[pieces.Extent]:
+        """What the files' statistics tell of each row group (read once)."""
+        return pieces.extents(self._paths()[0], "project", "timestamp")
 
     def fetch_files(
         self,
@@ -128,14 +149,13 @@ class ParquetSource(Source):
         progress: Progress | None = None,
     ) -> None:
         params = _window(query.days, query.projects)
-        projects = query.projects is not None
         if progress:
             progress(f"aggregating {' and '.join(targets)} for {query.describe()} (DuckDB)")
         with engine.connect(self._layouts) as con:
             for kind in sorted(targets, key=lambda k: k != "fingerprints"):
-                sql = _BUILDERS[kind](projects=projects)
+                parts = self._parts(kind, query, params)
                 schema = ROLLUP_SCHEMAS[kind]
-                engine.write(con, sql, params, targets[kind], schema, f"the {kind} rollup")
+                engine.write(con, parts, targets[kind], schema, f"the {kind} rollup")
 
     def population_tiers(self) -> tuple[str, ...]:
         return ("clients",)  # local rows carry every client field at no cost

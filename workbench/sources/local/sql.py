@@ -1,8 +1,9 @@
 """DuckDB SQL over local raw rows (the canonical view ``rows``): pure builders from the
 registry in :mod:`workbench.dimensions`, the twins of :mod:`workbench.sources.bigquery.sql`.
 
-Values are parameters: ``$start``/``$end`` (the half-open UTC timestamp window) and
-``$projects`` (a list; absent for every package).
+Values are parameters: ``$start``/``$end`` (the half-open UTC timestamp window),
+``$projects`` (a list; absent for every package) and, for one piece of a large answer
+(:mod:`workbench.sources.local.pieces`), ``$piece_low``/``$piece_high``.
 """
 
 from __future__ import annotations
@@ -11,27 +12,30 @@ from workbench.dimensions import DIMENSIONS, expression, fingerprint
 from workbench.population import features
 from workbench.schema import FINGERPRINT_TOP_K
 from workbench.sources.local.engine import ROWS
+from workbench.sources.local.pieces import WHOLE, Piece
 
 WINDOW = "timestamp >= $start AND timestamp < $end AND project IS NOT NULL"
 
 
-def _where(projects: bool) -> str:
-    return WINDOW + (" AND project IN (SELECT unnest($projects))" if projects else "")
+def _where(projects: bool, piece: Piece) -> str:
+    where = WINDOW + (" AND project IN (SELECT unnest($projects))" if projects else "")
+    return where if piece == WHOLE else f"{where} AND {piece.where()}"
 
 
-def downloads(*, projects: bool) -> str:
-    """The downloads rollup at the grain of :data:`workbench.dimensions.DIMENSIONS`."""
+def downloads(*, projects: bool, piece: Piece = WHOLE) -> str:
+    """The downloads rollup at the grain of :data:`workbench.dimensions.DIMENSIONS` (of the
+    rows of ``piece``)."""
     select = ",\n  ".join(f"{expression(d, 'duckdb')} AS {d.name}" for d in DIMENSIONS)
     return (
         f"SELECT\n  {select},\n  count(*) AS downloads\nFROM {ROWS}\n"
-        f"WHERE {_where(projects)}\nGROUP BY ALL"
+        f"WHERE {_where(projects, piece)}\nGROUP BY ALL"
     )
 
 
-def fingerprints(*, projects: bool, top_k: int = FINGERPRINT_TOP_K) -> str:
+def fingerprints(*, projects: bool, piece: Piece = WHOLE, top_k: int = FINGERPRINT_TOP_K) -> str:
     """The ``top_k`` client fingerprints per project-day (most downloads first, ties by
     fingerprint text, exactly as BigQuery's ``ROW_NUMBER`` ranks them), each with the day's
-    number of distinct fingerprints.
+    number of distinct fingerprints (of the rows of ``piece``).
 
     A window ``ROW_NUMBER`` over every client was half the cost (profiled on 10 M demo
     rows): most clients of a busy day fall below the day's cut. So the cut (the
@@ -46,7 +50,7 @@ def fingerprints(*, projects: bool, top_k: int = FINGERPRINT_TOP_K) -> str:
   SELECT project, CAST(timestamp AS DATE) AS date, {fingerprint("duckdb")} AS fingerprint,
     count(*) AS downloads
   FROM {ROWS}
-  WHERE {_where(projects)}
+  WHERE {_where(projects, piece)}
   GROUP BY ALL
 ), days AS (
   SELECT project, date, count(*) AS fingerprints, list_min(max(downloads, {k})) AS cut

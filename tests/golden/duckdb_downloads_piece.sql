@@ -1,0 +1,14 @@
+SELECT
+  project AS project,
+  CAST(timestamp AS DATE) AS date,
+  version AS version,
+  file_type AS file_type,
+  installer AS installer,
+  NULLIF(regexp_extract(python_full, '^[0-9]+\.[0-9]+'), '') AS python,
+  system AS system,
+  country AS country,
+  coalesce(ci_raw, false) AS ci,
+  count(*) AS downloads
+FROM rows
+WHERE timestamp >= $start AND timestamp < $end AND project IS NOT NULL AND project >= $piece_low AND project < $piece_high
+GROUP BY ALL

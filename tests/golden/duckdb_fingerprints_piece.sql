@@ -1,0 +1,15 @@
+WITH clients AS (
+  SELECT project, CAST(timestamp AS DATE) AS date, concat_ws('|', IFNULL(installer, ''), IFNULL(installer_version, ''), IFNULL(python_full, ''), IFNULL(implementation, ''), IFNULL(system, ''), IFNULL(system_release, ''), IFNULL(distro, ''), IFNULL(distro_version, ''), IFNULL(cpu, ''), IFNULL(country, '')) AS fingerprint,
+    count(*) AS downloads
+  FROM rows
+  WHERE timestamp >= $start AND timestamp < $end AND project IS NOT NULL AND project >= $piece_low AND project < $piece_high
+  GROUP BY ALL
+), days AS (
+  SELECT project, date, count(*) AS fingerprints, list_min(max(downloads, 100)) AS cut
+  FROM clients GROUP BY ALL
+)
+SELECT project, date, fingerprint, downloads, fingerprints
+FROM clients JOIN days USING (project, date)
+WHERE fingerprints <= 100 OR downloads >= cut
+QUALIFY row_number() OVER (PARTITION BY project, date ORDER BY downloads DESC, fingerprint)
+  <= 100

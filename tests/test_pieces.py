@@ -1,0 +1,204 @@
+"""Cutting a large local aggregation into pieces from the files' statistics
+(:mod:`workbench.sources.local.pieces`): the plan is pure, and it only decides how the work
+is cut; that the answer is the same whatever the cut is tested in ``test_rollup.py``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from workbench.sources.local import engine
+from workbench.sources.local.pieces import WHOLE, Extent, Piece, extents, plan
+
+DAY = dt.date(2026, 9, 1)
+DAYS = (DAY, DAY + dt.timedelta(days=9))
+
+
+def _day(offset: int) -> dt.date:
+    return DAY + dt.timedelta(days=offset)
+
+
+def _clustered(projects: int = 20, rows: int = 1_000) -> list[Extent]:
+    """One row group per project, every day in each (as BigQuery clusters by project)."""
+    return [Extent(rows, (f"p{i:03d}", f"p{i:03d}"), (DAYS[0], DAYS[1])) for i in range(projects)]
+
+
+def _daily(days: int = 10, groups: int = 3, rows: int = 1_000) -> list[Extent]:
+    """Row groups in time order (one export a day): each spans every project, one day."""
+    return [
+        Extent(rows, ("a", "z"), (_day(d), _day(d))) for d in range(days) for _ in range(groups)
+    ]
+
+
+def _rows_of(piece: Piece, groups: list[Extent]) -> int:
+    """Rows the piece holds, for row groups of a single value of the piece's column."""
+    held = 0
+    for group in groups:
+        if piece.column == "project":
+            assert group.projects is not None
+            value: object = group.projects[0]
+        else:
+            assert group.days is not None
+            value = dt.datetime.combine(group.days[0], dt.time(), tzinfo=dt.UTC)
+        above = piece.low is None or value >= piece.low  # type: ignore[operator]
+        below = piece.high is None or value < piece.high  # type: ignore[operator]
+        held += group.rows if above and below else 0
+    return held
+
+
+def test_rows_that_fit_are_one_piece() -> None:
+    assert plan(_clustered(), 20_000, DAYS) == [WHOLE]
+    assert WHOLE.where() == "true" and WHOLE.params() == {}
+
+
+def test_rows_clustered_by_project_are_cut_by_project_within_the_budget() -> None:
+    groups = _clustered()
+    pieces = plan(groups, 3_500, DAYS)
+    assert {p.column for p in pieces} == {"project"}
+    assert pieces[0].low is None and pieces[-1].high is None  # nothing outside every piece
+    assert all(a.high == b.low for a, b in itertools.pairwise(pieces))
+    assert [_rows_of(p, groups) for p in pieces] == [3_000] * 6 + [2_000]
+    assert pieces[1].where() == "project >= $piece_low AND project < $piece_high"
+    assert pieces[1].params() == {"piece_low": "p003", "piece_high": "p006"}
+    assert pieces[0].where() == "project < $piece_high"
+
+
+def test_rows_in_time_order_are_cut_at_utc_midnights() -> None:
+    groups = _daily()
+    pieces = plan(groups, 6_500, DAYS)
+    assert {p.column for p in pieces} == {"timestamp"}
+    bounds = [p.low for p in pieces[1:]]
+    assert all(
+        isinstance(b, dt.datetime) and b.tzinfo == dt.UTC and b.time() == dt.time() for b in bounds
+    )
+    assert [_rows_of(p, groups) for p in pieces] == [6_000] * 5
+    assert pieces[0].where() == "timestamp < $piece_high"
+
+
+def test_files_ordered_by_neither_are_not_cut() -> None:
+    """Every row group spans every project and day: each piece would read all the rows."""
+    groups = [Extent(1_000, ("a", "z"), DAYS) for _ in range(50)]
+    assert plan(groups, 2_000, DAYS) == [WHOLE]
+
+
+def test_a_few_straddling_row_groups_are_read_twice_rather_than_spilling() -> None:
+    groups = _clustered()
+    groups[5] = Extent(1_000, ("p004", "p007"), DAYS)  # spans a cut
+    pieces = plan(groups, 3_500, DAYS)
+    assert len(pieces) > 1
+
+
+def test_the_order_that_rereads_less_wins() -> None:
+    # clustered by project within each day: both orders cut, by day rereads nothing
+    groups = [
+        Extent(1_000, (f"p{i:03d}", f"p{i:03d}" if i % 2 else f"p{i + 1:03d}"), (_day(d), _day(d)))
+        for d in range(10)
+        for i in range(4)
+    ]
+    assert {p.column for p in plan(groups, 8_000, DAYS)} == {"timestamp"}
+
+
+def test_without_statistics_of_one_column_the_other_decides() -> None:
+    no_days = [Extent(e.rows, e.projects, None) for e in _clustered()]
+    assert {p.column for p in plan(no_days, 3_500, DAYS)} == {"project"}
+    no_projects = [Extent(e.rows, None, e.days) for e in _daily()]
+    assert {p.column for p in plan(no_projects, 6_500, DAYS)} == {"timestamp"}
+    nothing = [Extent(e.rows, None, None) for e in _daily()]
+    assert plan(nothing, 6_500, DAYS) == [WHOLE]
+
+
+def test_one_value_is_never_split_however_many_rows_hold_it() -> None:
+    groups = [Extent(1_000, ("big", "big"), DAYS) for _ in range(10)]
+    groups += [Extent(1_000, ("small", "small"), DAYS)]
+    pieces = plan(groups, 2_000, DAYS)
+    assert pieces == [Piece("project", None, "small"), Piece("project", "small", None)]
+
+
+def test_only_row_groups_of_the_asked_days_count() -> None:
+    groups = _daily(days=10)
+    asked = (_day(8), _day(9))  # 6,000 rows of the 30,000
+    assert plan(groups, 6_500, asked) == [WHOLE]
+    pieces = plan(groups, 3_500, asked)
+    assert [p.low for p in pieces] == [None, dt.datetime(2026, 9, 10, tzinfo=dt.UTC)]
+
+
+def test_pieces_cover_every_row_exactly_once_whatever_the_layout() -> None:
+    """Random row groups: every single-valued group lies in exactly one piece."""
+    rng = random.Random(7)
+    for _ in range(200):
+        groups = [
+            Extent(rng.randint(1, 5_000), (p, p), (d, d))
+            for p, d in ((f"p{rng.randint(0, 30):02d}", _day(rng.randint(0, 9))) for _ in range(40))
+        ]
+        pieces = plan(groups, rng.randint(1, 60_000), DAYS)
+        assert sum(_rows_of(p, groups) for p in pieces) == sum(g.rows for g in groups)
+
+
+def test_statistics_are_read_from_the_files(tmp_path: Path) -> None:
+    rows = pl.DataFrame(
+        {
+            "project": ["a", "b", "c", "d"],
+            "timestamp": [
+                dt.datetime(2026, 9, 1, 23, 30, tzinfo=dt.UTC),
+                dt.datetime(2026, 9, 2, 0, 30, tzinfo=dt.UTC),
+                dt.datetime(2026, 9, 3, tzinfo=dt.UTC),
+                dt.datetime(2026, 9, 4, tzinfo=dt.UTC),
+            ],
+        }
+    )
+    with_stats = tmp_path / "with.parquet"
+    pq.write_table(rows.to_arrow(), with_stats, row_group_size=2)
+    without = tmp_path / "without.parquet"
+    pq.write_table(rows.to_arrow(), without, row_group_size=4, write_statistics=False)
+    naive = tmp_path / "naive.parquet"
+    local = rows.with_columns(pl.col("timestamp").dt.replace_time_zone(None)).to_arrow()
+    pq.write_table(local, naive)
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    assert extents([with_stats], "project", "timestamp") == [
+        Extent(2, ("a", "b"), (_day(0), _day(1))),
+        Extent(2, ("c", "d"), (_day(2), _day(3))),
+    ]
+    assert extents([without], "project", "timestamp") == [Extent(4, None, None)]
+    assert extents([naive], "project", "timestamp") == [Extent(4, ("a", "d"), (_day(0), _day(3)))]
+    assert extents([with_stats], "name", "time") == [Extent(2, None, None)] * 2
+    assert extents([with_stats, broken], "project", "timestamp") == []
+
+
+def test_number_typed_columns_tell_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "numbers.parquet"
+    pq.write_table(pa.table({"project": [1, 2], "timestamp": [3, 4]}), path)
+    assert extents([path], "project", "timestamp") == [Extent(2, None, None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("6144MB", 6144 * 10**6),
+        ("8GB", 8 * 10**9),
+        ("12GiB", 12 * 2**30),
+        ("1.5 gb", 1_500_000_000),
+        ("500MiB", 500 * 2**20),
+        ("1024", 1024),
+        ("lots", None),
+    ],
+)
+def test_memory_limits_are_read_as_duckdb_reads_them(text: str, expected: int | None) -> None:
+    assert engine.limit_bytes(text) == expected
+
+
+def test_the_budget_follows_the_memory_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(engine.MEMORY_ENV, "8GB")
+    eight = engine.piece_rows("fingerprints")
+    monkeypatch.setenv(engine.MEMORY_ENV, "16GB")
+    assert engine.piece_rows("fingerprints") == 2 * eight  # type: ignore[operator]
+    assert engine.piece_rows("downloads") > engine.piece_rows("fingerprints")  # type: ignore[operator]
+    monkeypatch.setenv(engine.MEMORY_ENV, "plenty")
+    assert engine.piece_rows("downloads") is None
