@@ -8,8 +8,9 @@ Built once into ``--data-dir`` (default ``$WORKBENCH_BENCH_DIR`` or
   ``NAME-mK`` (rows, releases and ``requires_dist`` alike), so it holds ~5,000 packages with
   the demo's realistic mix. The demo generator holds all rows in memory (2 GB at 10 M rows),
   hence the copies;
-* ``1B`` is the ``100M`` dataset ten times over again (``NAME-bK``), ~50,000 packages,
-  written by DuckDB in bounded memory (about 5 GB of disk).
+* ``1B`` is the ``100M`` dataset thirteen times over (``NAME-bK``): the ``100M`` one holds
+  81 M rows in its window, so 13 copies pass a billion (1.05 B rows, ~6,600 packages),
+  written by DuckDB in bounded memory (about 12 GB of disk).
 
 Each comes in two layouts: ``SIZE`` (clustered: sorted by project, as BigQuery clusters its
 table and its exports keep it; for 100M and 1B the copies are each clustered) and
@@ -34,6 +35,7 @@ from workbench.demo import DemoConfig, generate
 
 SIZES = {"1M": 40, "10M": 500}
 COPIES = 10
+COPIES_1B = 13
 
 
 def default_dir() -> Path:
@@ -137,9 +139,9 @@ def dataset(size: str, root: Path) -> Path:
         _duckdb_copy(base, out, "project AS project", "timestamp")
     elif size == "1B":
         base = dataset("100M", root)
-        print(f"building the 1B dataset in {out}: 10 renamed copies of 100M (once)", flush=True)
+        print(f"building the 1B dataset in {out}: {COPIES_1B} copies of 100M (once)", flush=True)
         # each 100M copy is already clustered: renaming keeps its order
-        _duckdb_copy(base, out, "project || '-b{k}' AS project", "", copies=10)
+        _duckdb_copy(base, out, "project || '-b{k}' AS project", "", copies=COPIES_1B)
     elif size in SIZES:
         print(f"building the {size} dataset in {out} (once)", flush=True)
         generate(out, DemoConfig(packages=SIZES[size]))

@@ -399,3 +399,20 @@ def test_regional_package_is_long_concentrated_in_one_country(
             assert top["len"][0] / top["len"].sum() > 0.55, (sc, early)
             tops.append(top["country_code"][0])
         assert tops[0] == tops[1] != "US", sc
+
+
+@pytest.mark.parametrize("packages", [40, 60])
+def test_small_catalogues_carry_every_scenario(packages: int) -> None:
+    """A small catalogue (the 1 M benchmark's 40 packages) has too few big packages for every
+    scenario to take its own: the dependency surges still find a parent; a catalogue too
+    small for the scenarios says so."""
+    import numpy as np
+
+    from workbench.demo.catalog import build
+
+    with pytest.raises(ValueError, match="too small.*more packages"):
+        build(np.random.default_rng(0), packages=10, days=120)
+    for seed in range(5):
+        catalog = build(np.random.default_rng(seed), packages=packages, days=120)
+        surges = [s for s in catalog.scenarios if s.kind == "dependency_surge"]
+        assert surges and all(s.related is not None and s.related != s.package for s in surges)

@@ -135,3 +135,16 @@ def test_the_screen_ranks_the_demo_scenarios_first(small_demo: DemoSource, cache
     assert len(fake & flagged) >= 0.8 * len(fake)
     organic = set(ranked["project"]) - set(truth["project"])
     assert len(flagged & organic) <= 1
+
+
+def test_the_population_in_pieces_equals_the_whole(
+    population: pl.DataFrame, small_demo: DemoSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every package's features computed a piece of the rows at a time (as on more rows
+    than fit in memory) equal the features computed at once."""
+    from workbench.sources.local import engine
+
+    monkeypatch.setattr(engine, "piece_rows", lambda kind: 400_000)
+    assert len(small_demo._cut("population", DAYS)) > 1
+    pieced = small_demo.population(DAYS, "clients")
+    assert pieced.sort("project", "date").equals(population.sort("project", "date"))

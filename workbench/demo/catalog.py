@@ -316,6 +316,11 @@ class _Picker:
     def __call__(self, lo: float, hi: float) -> int:
         free = [i for i in self.pool if i not in self.used]
         fit = [i for i in free if lo <= self.catalog[i].base <= hi]
+        if not free:
+            raise ValueError(
+                f"a demo of {len(self.catalog)} packages is too small to give each of its "
+                "scenarios a package of its own: ask for more packages (40 or more)"
+            )
         choice = int(self.rng.choice(fit or free))
         if not fit:
             # the long tail leaves a small catalogue few packages of this size: give the
@@ -392,7 +397,11 @@ def _assign(
     # the most popular 4 %: with the long tail, a small catalogue has only a few big packages
     populars = sorted(range(organic), key=lambda k: -catalog[k].base)[: max(4, organic // 25)]
     for _ in range(SCENARIOS["dependency_surge"]):
-        parent = int(rng.choice([p for p in populars if p not in pick.used]))
+        free = [p for p in populars if p not in pick.used]
+        if not free:  # a small catalogue whose big packages all carry a scenario already
+            by_size = sorted(range(organic), key=lambda k: -catalog[k].base)
+            free = [p for p in by_size if p not in pick.used][:1]
+        parent = int(rng.choice(free))
         pick.used.add(parent)
         i = pick(5, 120)
         start = _between(rng, days // 4, days - 25)

@@ -65,12 +65,13 @@ def memory_limit() -> str:
     return f"{max(64, int(chosen / 2**20))}MB"
 
 
-#: Memory DuckDB needs per raw row aggregated, by rollup: a hash-table entry per group, and
-#: nearly every row is a client of its own in the fingerprint rollup (its groups hold the
-#: whole fingerprint text). From peaks measured by ``benchmarks/bench_ingest.py``, rounded
-#: up; a piece of the rows (:mod:`workbench.sources.local.pieces`) is sized to fill half the
-#: memory limit, the rest being DuckDB's reading, output and slack.
-ROW_BYTES = {"fingerprints": 256, "downloads": 64}
+#: Memory DuckDB needs per raw row aggregated, by answer: a hash-table entry per group, and
+#: nearly every row is a client of its own in the fingerprint rollup and the population's
+#: cells (their groups hold the whole client fingerprint). From peaks measured by
+#: ``benchmarks/bench_ingest.py``, rounded up; a piece of the rows
+#: (:mod:`workbench.sources.local.pieces`) is sized to fill half the memory limit, the rest
+#: being DuckDB's reading, output and slack.
+ROW_BYTES = {"fingerprints": 256, "downloads": 64, "population": 256}
 
 _UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 
@@ -87,7 +88,7 @@ def limit_bytes(limit: str) -> int | None:
 
 
 def piece_rows(kind: str) -> int | None:
-    """How many raw rows one piece of the ``kind`` rollup may aggregate (None: no limit
+    """How many raw rows one piece of the ``kind`` answer may aggregate (None: no limit
     known, so the rows are not cut)."""
     limit = limit_bytes(memory_limit())
     return None if limit is None else max(1, limit // 2 // ROW_BYTES[kind])

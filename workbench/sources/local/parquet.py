@@ -131,11 +131,17 @@ class ParquetSource(Source):
         within memory (:mod:`workbench.sources.local.pieces`)."""
         if query.projects is not None:
             return [(_BUILDERS[kind](projects=True), dict(params))]
+        return [
+            (_BUILDERS[kind](projects=False, piece=p), {**params, **p.params()})
+            for p in self._cut(kind, query.days)
+        ]
+
+    def _cut(self, kind: str, days: DayRange) -> list[pieces.Piece]:
+        """Every package's ``kind`` answer for ``days`` in pieces that each fit in memory."""
         budget = engine.piece_rows(kind)
-        cut = [pieces.WHOLE]
-        if budget is not None:
-            cut = pieces.plan(self._extents, budget, (query.days.start, query.days.end))
-        return [(_BUILDERS[kind](projects=False, piece=p), {**params, **p.params()}) for p in cut]
+        if budget is None:
+            return [pieces.WHOLE]
+        return pieces.plan(self._extents, budget, (days.start, days.end))
 
     @cached_property
     def _extents(self) -> list[pieces.Extent]:
@@ -165,10 +171,18 @@ class ParquetSource(Source):
     ) -> pl.DataFrame:
         if progress:
             progress(f"computing population features for {days} (DuckDB)")
-        (frame,) = self._run(
-            [(local_sql.population("clients"), "the population", _window(days, None))]
-        )
-        return features.conform(frame)
+        params = _window(days, None)
+        with engine.connect(self._layouts) as con:
+            frames = [
+                engine.run(
+                    con,
+                    local_sql.population("clients", p),
+                    {**params, **p.params()},
+                    "the population",
+                )
+                for p in self._cut("population", days)
+            ]
+        return features.conform(pl.concat(frames, rechunk=False))
 
     def names(self) -> pl.DataFrame:
         (frame,) = self._run([(local_sql.names(), "the package list", {})])

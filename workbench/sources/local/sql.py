@@ -63,10 +63,10 @@ QUALIFY row_number() OVER (PARTITION BY project, date ORDER BY downloads DESC, f
   <= {k}"""
 
 
-def population(tier: features.Tier) -> str:
+def population(tier: features.Tier, piece: Piece = WHOLE) -> str:
     """Population features of every package per day (see
-    :mod:`workbench.population.features`)."""
-    return features.sql("duckdb", ROWS, WINDOW, tier)
+    :mod:`workbench.population.features`), of the rows of ``piece``."""
+    return features.sql("duckdb", ROWS, _where(False, piece), tier)
 
 
 def names() -> str:
