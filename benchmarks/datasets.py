@@ -15,7 +15,8 @@ Built once into ``--data-dir`` (default ``$WORKBENCH_BENCH_DIR`` or
 Each comes in two layouts: ``SIZE`` (clustered: sorted by project, as BigQuery clusters its
 table and its exports keep it; for 100M and 1B the copies are each clustered) and
 ``SIZE-unclustered`` (the same rows in timestamp order, as one export per day would hold
-them: every file spans every project), written by DuckDB from the clustered one.
+them: every file spans every project), written by DuckDB from the clustered one; for 1B,
+13 renamed copies of ``100M-unclustered``, each in timestamp order.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def _duckdb_copy(base: Path, out: Path, select: str, order: str, copies: int = 1
     work = out.with_name(out.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     (work / "file_downloads").mkdir(parents=True)
-    files = [str(p) for p in sorted((base / "file_downloads").glob("*.parquet"))]
+    files = [str(p) for p in sorted((base / "file_downloads").rglob("*.parquet"))]
     con = duckdb.connect(config={"preserve_insertion_order": True, "memory_limit": "6GB"})
     con.execute("SET TimeZone = 'UTC'")
     for k in range(copies):
@@ -133,7 +134,11 @@ def dataset(size: str, root: Path) -> Path:
     if (out / "manifest.json").exists():
         return out
     root.mkdir(parents=True, exist_ok=True)
-    if size.endswith("-unclustered"):
+    if size == "1B-unclustered":  # sorting a billion rows by time would take an hour
+        base = dataset("100M-unclustered", root)
+        print(f"building the {size} dataset in {out}: {COPIES_1B} copies (once)", flush=True)
+        _duckdb_copy(base, out, "project || '-b{k}' AS project", "", copies=COPIES_1B)
+    elif size.endswith("-unclustered"):
         base = dataset(size.removesuffix("-unclustered"), root)
         print(f"building the {size} dataset in {out}: rows in timestamp order (once)", flush=True)
         _duckdb_copy(base, out, "project AS project", "timestamp")

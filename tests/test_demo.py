@@ -410,7 +410,7 @@ def test_small_catalogues_carry_every_scenario(packages: int) -> None:
 
     from workbench.demo.catalog import build
 
-    with pytest.raises(ValueError, match="too small.*more packages"):
+    with pytest.raises(ValueError, match=r"too small.*more packages"):
         build(np.random.default_rng(0), packages=10, days=120)
     for seed in range(5):
         catalog = build(np.random.default_rng(seed), packages=packages, days=120)
