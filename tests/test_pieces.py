@@ -37,19 +37,26 @@ def _daily(days: int = 10, groups: int = 3, rows: int = 1_000) -> list[Extent]:
     ]
 
 
+def _column(piece: Piece) -> str:
+    """Which column the piece bounds ("project", "timestamp", both, or "" for the whole)."""
+    names = [n for n, b in (("project", piece.projects), ("timestamp", piece.times)) if any(b)]
+    return "+".join(names)
+
+
+def _holds(piece: Piece, project: str, day: dt.date) -> bool:
+    moment = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+    for value, (low, high) in ((project, piece.projects), (moment, piece.times)):
+        if (low is not None and value < low) or (high is not None and value >= high):  # type: ignore[operator]
+            return False
+    return True
+
+
 def _rows_of(piece: Piece, groups: list[Extent]) -> int:
-    """Rows the piece holds, for row groups of a single value of the piece's column."""
+    """Rows the piece holds, for row groups of a single project and a single day."""
     held = 0
     for group in groups:
-        if piece.column == "project":
-            assert group.projects is not None
-            value: object = group.projects[0]
-        else:
-            assert group.days is not None
-            value = dt.datetime.combine(group.days[0], dt.time(), tzinfo=dt.UTC)
-        above = piece.low is None or value >= piece.low  # type: ignore[operator]
-        below = piece.high is None or value < piece.high  # type: ignore[operator]
-        held += group.rows if above and below else 0
+        assert group.projects is not None and group.days is not None
+        held += group.rows if _holds(piece, group.projects[0], group.days[0]) else 0
     return held
 
 
@@ -61,25 +68,42 @@ def test_rows_that_fit_are_one_piece() -> None:
 def test_rows_clustered_by_project_are_cut_by_project_within_the_budget() -> None:
     groups = _clustered()
     pieces = plan(groups, 3_500, DAYS)
-    assert {p.column for p in pieces} == {"project"}
-    assert pieces[0].low is None and pieces[-1].high is None  # nothing outside every piece
-    assert all(a.high == b.low for a, b in itertools.pairwise(pieces))
+    assert {_column(p) for p in pieces} == {"project"}
+    assert pieces[0].projects[0] is None and pieces[-1].projects[1] is None  # nothing left out
+    assert all(a.projects[1] == b.projects[0] for a, b in itertools.pairwise(pieces))
     assert [_rows_of(p, groups) for p in pieces] == [3_000] * 6 + [2_000]
-    assert pieces[1].where() == "project >= $piece_low AND project < $piece_high"
-    assert pieces[1].params() == {"piece_low": "p003", "piece_high": "p006"}
-    assert pieces[0].where() == "project < $piece_high"
+    assert pieces[1].where() == ("project >= $piece_project_low AND project < $piece_project_high")
+    assert pieces[1].params() == {"piece_project_low": "p003", "piece_project_high": "p006"}
+    assert pieces[0].where() == "project < $piece_project_high"
 
 
 def test_rows_in_time_order_are_cut_at_utc_midnights() -> None:
     groups = _daily()
     pieces = plan(groups, 6_500, DAYS)
-    assert {p.column for p in pieces} == {"timestamp"}
-    bounds = [p.low for p in pieces[1:]]
+    assert {_column(p) for p in pieces} == {"timestamp"}
+    bounds = [p.times[0] for p in pieces[1:]]
     assert all(
         isinstance(b, dt.datetime) and b.tzinfo == dt.UTC and b.time() == dt.time() for b in bounds
     )
     assert [_rows_of(p, groups) for p in pieces] == [6_000] * 5
-    assert pieces[0].where() == "timestamp < $piece_high"
+    assert pieces[0].where() == "timestamp < $piece_time_high"
+
+
+def test_exports_of_a_day_each_clustered_by_project_are_cut_by_day_then_project() -> None:
+    """As BigQuery exports each day's partition, clustered by project: a day too big for
+    one piece is cut by project within the day, and no row group is read twice."""
+    groups = [
+        Extent(1_000, (f"p{i:02d}", f"p{i:02d}"), (_day(d), _day(d)))
+        for d in range(4)
+        for i in range(10)
+    ]
+    pieces = plan(groups, 3_000, DAYS)
+    assert {_column(p) for p in pieces} == {"project+timestamp"}
+    assert all(_rows_of(p, groups) <= 3_000 for p in pieces)
+    assert sum(_rows_of(p, groups) for p in pieces) == 40_000
+    assert len({p.times for p in pieces}) == 4  # one span per day
+    # days that fit together are not cut further
+    assert [_rows_of(p, groups) for p in plan(groups, 20_000, DAYS)] == [20_000, 20_000]
 
 
 def test_files_ordered_by_neither_are_not_cut() -> None:
@@ -102,14 +126,14 @@ def test_the_order_that_rereads_less_wins() -> None:
         for d in range(10)
         for i in range(4)
     ]
-    assert {p.column for p in plan(groups, 8_000, DAYS)} == {"timestamp"}
+    assert {_column(p) for p in plan(groups, 8_000, DAYS)} == {"timestamp"}
 
 
 def test_without_statistics_of_one_column_the_other_decides() -> None:
     no_days = [Extent(e.rows, e.projects, None) for e in _clustered()]
-    assert {p.column for p in plan(no_days, 3_500, DAYS)} == {"project"}
+    assert {_column(p) for p in plan(no_days, 3_500, DAYS)} == {"project"}
     no_projects = [Extent(e.rows, None, e.days) for e in _daily()]
-    assert {p.column for p in plan(no_projects, 6_500, DAYS)} == {"timestamp"}
+    assert {_column(p) for p in plan(no_projects, 6_500, DAYS)} == {"timestamp"}
     nothing = [Extent(e.rows, None, None) for e in _daily()]
     assert plan(nothing, 6_500, DAYS) == [WHOLE]
 
@@ -118,7 +142,7 @@ def test_one_value_is_never_split_however_many_rows_hold_it() -> None:
     groups = [Extent(1_000, ("big", "big"), DAYS) for _ in range(10)]
     groups += [Extent(1_000, ("small", "small"), DAYS)]
     pieces = plan(groups, 2_000, DAYS)
-    assert pieces == [Piece("project", None, "small"), Piece("project", "small", None)]
+    assert pieces == [Piece(projects=(None, "small")), Piece(projects=("small", None))]
 
 
 def test_only_row_groups_of_the_asked_days_count() -> None:
@@ -126,7 +150,7 @@ def test_only_row_groups_of_the_asked_days_count() -> None:
     asked = (_day(8), _day(9))  # 6,000 rows of the 30,000
     assert plan(groups, 6_500, asked) == [WHOLE]
     pieces = plan(groups, 3_500, asked)
-    assert [p.low for p in pieces] == [None, dt.datetime(2026, 9, 10, tzinfo=dt.UTC)]
+    assert [p.times[0] for p in pieces] == [None, dt.datetime(2026, 9, 10, tzinfo=dt.UTC)]
 
 
 def test_pieces_cover_every_row_exactly_once_whatever_the_layout() -> None:

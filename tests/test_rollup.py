@@ -185,11 +185,10 @@ def test_the_duckdb_engine_equals_the_previous_polars_path(
     every = RollupQuery(None, DayRange(day.min(), day.max()))  # type: ignore[arg-type]
     for kind in ("downloads", "fingerprints"):
         parts = source._parts(kind, every, {})
-        assert {p.get("piece_low", p.get("piece_high")) is not None for _, p in parts} == (
-            {cut is not None}
-        )
         assert (len(parts) > 1) == (cut is not None)
-        assert all((cut or "") in sql for sql, _ in parts)
+        assert all(f"AND {cut} " in sql for sql, _ in parts if cut)
+        named = {"project": "piece_project_low", "timestamp": "piece_time_low"}
+        assert all(named[cut] in p for _, p in parts[1:] if cut)
     for projects in (None, tuple(sorted(raw["project"].unique().to_list())[:3])):
         query = RollupQuery(projects, DayRange(day.min(), day.max()))  # type: ignore[arg-type]
         got = source.fetch(("downloads", "fingerprints"), query)
@@ -229,3 +228,26 @@ def test_the_demo_dataset_equals_the_previous_path(small_demo_dir: Path, tmp_pat
     assert _sorted(got["downloads"]).equals(_sorted(downloads))
     assert _sorted(got["fingerprints"]).equals(_sorted(fingerprints))
     _assert_streamed_equal(source, query, tmp_path / "cache")
+
+
+def test_daily_exports_cut_by_day_and_project_equal_the_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files of one export a day, each clustered by project, cut within days by project
+    (each piece bounded on both columns): the same rollups as the whole."""
+    clients = {(f"p{i}", day): 5 + 3 * i + day for i in range(6) for day in range(3)}
+    rows = _rows(clients).sort("timestamp", "project")
+    (tmp_path / "rows").mkdir()
+    for (day,), part in rows.group_by(pl.col("timestamp").dt.date()):
+        _flat_file(part, tmp_path / "rows" / f"{day}.parquet", row_group_size=40)
+    source = ParquetSource(tmp_path / "rows")
+    every = RollupQuery(None, DayRange(DAY, DAY + dt.timedelta(days=2)))
+    whole = source.fetch(("downloads", "fingerprints"), every)
+    monkeypatch.setattr(engine, "piece_rows", lambda kind: 120)
+    cut = source._cut("fingerprints", every.days)
+    assert any(all(p.projects) or all(p.times) for p in cut) and len(cut) > 3
+    assert any(any(p.projects) and any(p.times) for p in cut)
+    pieced = source.fetch(("downloads", "fingerprints"), every)
+    for kind in ("downloads", "fingerprints"):
+        assert _sorted(pieced[kind]).equals(_sorted(whole[kind]))
+    _assert_streamed_equal(source, every, tmp_path / "cache")

@@ -20,7 +20,9 @@ TODAY = dt.date(2026, 11, 25)
 QUERY = RollupQuery.of(["requests", "Foo_Bar"], "2026-10-01", "2026-10-30", today=TODAY)
 
 #: One piece of every package's answer: its bounds are parameters, never text.
-PIECE = Piece("project", "Robert'); DROP TABLE rows; --", "zz")
+PIECE = Piece(
+    ("Robert'); DROP TABLE rows; --", "zz"), (None, dt.datetime(2026, 10, 2, tzinfo=dt.UTC))
+)
 
 BUILT = {
     "downloads.sql": lambda q: sql.downloads_sql(DOWNLOADS_TABLE, q),

@@ -10,5 +10,5 @@ SELECT
   coalesce(ci_raw, false) AS ci,
   count(*) AS downloads
 FROM rows
-WHERE timestamp >= $start AND timestamp < $end AND project IS NOT NULL AND project >= $piece_low AND project < $piece_high
+WHERE timestamp >= $start AND timestamp < $end AND project IS NOT NULL AND project >= $piece_project_low AND project < $piece_project_high AND timestamp < $piece_time_high
 GROUP BY ALL

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 MOST_REREAD = 0.25
 
 _K = TypeVar("_K", str, dt.date)
+_B = TypeVar("_B", str, dt.datetime)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,26 +45,29 @@ class Extent:
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """The rows whose ``column`` is at least ``low`` and below ``high`` (either open when
-    None); the whole of the rows when ``column`` is None."""
+    """The rows whose project is in ``projects`` and whose timestamp is in ``times`` (each
+    ``(least, first past)``; None leaves that side open): the whole when both are open."""
 
-    column: str | None = None
-    low: str | dt.datetime | None = None
-    high: str | dt.datetime | None = None
+    projects: tuple[str | None, str | None] = (None, None)
+    times: tuple[dt.datetime | None, dt.datetime | None] = (None, None)
+
+    def _terms(self) -> list[tuple[str, str, str | dt.datetime]]:
+        (p_low, p_high), (t_low, t_high) = self.projects, self.times
+        terms = [
+            ("project >= $piece_project_low", "piece_project_low", p_low),
+            ("project < $piece_project_high", "piece_project_high", p_high),
+            ("timestamp >= $piece_time_low", "piece_time_low", t_low),
+            ("timestamp < $piece_time_high", "piece_time_high", t_high),
+        ]
+        return [(sql, name, value) for sql, name, value in terms if value is not None]
 
     def where(self) -> str:
-        """The piece's condition on the canonical view, its bounds as parameters
-        (``$piece_low``, ``$piece_high``); ``true`` for the whole."""
-        terms = []
-        if self.column is not None and self.low is not None:
-            terms.append(f"{self.column} >= $piece_low")
-        if self.column is not None and self.high is not None:
-            terms.append(f"{self.column} < $piece_high")
-        return " AND ".join(terms) or "true"
+        """The piece's condition on the canonical view, its bounds as parameters;
+        ``true`` for the whole."""
+        return " AND ".join(sql for sql, _, _ in self._terms()) or "true"
 
     def params(self) -> dict[str, str | dt.datetime]:
-        bounds = {"piece_low": self.low, "piece_high": self.high}
-        return {k: v for k, v in bounds.items() if self.column is not None and v is not None}
+        return {name: value for _, name, value in self._terms()}
 
 
 WHOLE = Piece()
@@ -71,51 +75,92 @@ WHOLE = Piece()
 
 def plan(extents: Sequence[Extent], budget: int, days: tuple[dt.date, dt.date]) -> list[Piece]:
     """Pieces of at most about ``budget`` rows each over the row groups that may hold rows
-    of ``days`` (first and last, inclusive): by project or by day, whichever makes DuckDB
-    read fewer rows twice; the whole when the rows fit, when no statistics tell, or when
-    the files are ordered by neither (then DuckDB spills instead)."""
+    of ``days`` (first and last, inclusive): by project, by day, or by day and then by
+    project within days too big, whichever makes DuckDB read fewer rows twice; the whole
+    when the rows fit, when no statistics tell, or when the files are ordered by neither
+    (then DuckDB spills instead)."""
     first, last = days
     groups = [e for e in extents if e.days is None or (e.days[1] >= first and e.days[0] <= last)]
     total = sum(e.rows for e in groups)
     if total <= budget:
         return [WHOLE]
-    options: list[tuple[int, list[Piece]]] = []
+    options: list[tuple[int, int, list[Piece]]] = []  # (largest piece, reread, pieces)
     by_project = [(e.projects, e.rows) for e in groups if e.projects is not None]
     if len(by_project) == len(groups):
-        cuts, reread = _cuts(by_project, budget)
-        options.append((reread, _pieces("project", cuts)))
+        cuts, reread, largest = _cuts(by_project, budget)
+        options.append((largest, reread, [Piece(projects=b) for b in _bounds(cuts)]))
     by_day = [((max(e.days[0], first), min(e.days[1], last)), e.rows) for e in groups if e.days]
     if len(by_day) == len(groups):
-        day_cuts, reread = _cuts(by_day, budget)
-        options.append((reread, _pieces("timestamp", [_midnight(d) for d in day_cuts])))
-    options = [o for o in options if len(o[1]) > 1 and o[0] <= MOST_REREAD * total]
+        day_cuts, reread, largest = _cuts(by_day, budget)
+        times = [_midnight(d) for d in day_cuts]
+        options.append((largest, reread, [Piece(times=b) for b in _bounds(times)]))
+        if len(by_project) == len(groups):
+            options.append(_days_then_projects(groups, budget, first, last))
+    options = [o for o in options if len(o[2]) > 1 and o[1] <= MOST_REREAD * total]
     if not options:
         return [WHOLE]
-    return min(options, key=lambda o: (o[0], len(o[1])))[1]
+    # pieces within the budget first (a single project or day may not fit), then the
+    # fewest rows read twice, then the fewest pieces
+    return min(options, key=lambda o: (max(o[0], budget), o[1], len(o[2])))[2]
 
 
-def _cuts(groups: Sequence[tuple[tuple[_K, _K], int]], budget: int) -> tuple[list[_K], int]:
+def _days_then_projects(
+    groups: Sequence[Extent], budget: int, first: dt.date, last: dt.date
+) -> tuple[int, int, list[Piece]]:
+    """Cut only between days no row group spans (files of one export a day, or one a
+    month, each clustered by project), and cut by project the spans still too big."""
+    spans: list[tuple[dt.date, dt.date, list[Extent]]] = []  # runs of overlapping row groups
+    for group in sorted(groups, key=lambda e: e.days or (first, first)):
+        assert group.days is not None
+        low, high = max(group.days[0], first), min(group.days[1], last)
+        if spans and low <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], high), [*spans[-1][2], group])
+        else:
+            spans.append((low, high, [group]))
+    merged: list[list[Extent]] = []
+    starts: list[dt.date] = []
+    for low, _, members in spans:  # as few spans as fit in the budget
+        if merged and sum(e.rows for e in merged[-1]) + sum(e.rows for e in members) <= budget:
+            merged[-1] = merged[-1] + members
+        else:
+            merged.append(list(members))
+            starts.append(low)
+    pieces: list[Piece] = []
+    reread = largest = 0
+    for times, members in zip(_bounds([_midnight(d) for d in starts[1:]]), merged, strict=True):
+        cuts, extra, most = _cuts([(e.projects, e.rows) for e in members if e.projects], budget)
+        reread, largest = reread + extra, max(largest, most)
+        pieces += [Piece(projects=b, times=times) for b in _bounds(cuts)]
+    return largest, reread, pieces
+
+
+def _cuts(groups: Sequence[tuple[tuple[_K, _K], int]], budget: int) -> tuple[list[_K], int, int]:
     """Cut values (each the start of a piece after the first) for row groups given as
-    ((least, greatest), rows), and how many rows the pieces read more than once. A cut
+    ((least, greatest), rows), how many rows the pieces read more than once, and the rows
+    of the largest piece (past ``budget`` when one value holds more). A cut
     falls where a row group starts, once the rows since the last cut would pass
     ``budget``; a single value is never split, however many rows hold it."""
     ordered = sorted(groups)
     cuts: list[_K] = []
-    held = 0
+    held = largest = 0
     for (low, _), rows in ordered:
         # each cut above the last (or above the least value: no piece is empty)
         if held + rows > budget and low > (cuts[-1] if cuts else ordered[0][0][0]):
             cuts.append(low)
             held = 0
         held += rows
+        largest = max(largest, held)
     # pieces are [cut, next cut): a row group spanning k cuts is read by k + 1 pieces
     reread = sum(rows * sum(1 for c in cuts if low < c <= high) for (low, high), rows in ordered)
-    return cuts, reread
+    return cuts, reread, largest
 
 
-def _pieces(column: str, cuts: Sequence[str | dt.datetime]) -> list[Piece]:
-    bounds: list[str | dt.datetime | None] = [None, *cuts, None]
-    return [Piece(column, low, high) for low, high in itertools.pairwise(bounds)]
+def _bounds(cuts: Sequence[_B]) -> list[tuple[_B | None, _B | None]]:
+    """The pieces between cuts: from nothing to the first, …, from the last to nothing."""
+    edges: list[_B | None] = [None]
+    edges.extend(cuts)
+    edges.append(None)
+    return list(itertools.pairwise(edges))
 
 
 def _midnight(day: dt.date) -> dt.datetime:
