@@ -69,7 +69,7 @@ bench: setup browser
 
 bench-big: setup
 	$(BIN)/python benchmarks/bench_ingest.py --sizes 10M,100M
-	$(BIN)/python benchmarks/bench_ingest.py --sizes 1B --layouts clustered --engines workbench --span-days 30
+	$(BIN)/python benchmarks/bench_ingest.py --sizes 1B --layouts unclustered --engines workbench
 	$(BIN)/python benchmarks/bench_screen.py --projects 600000
 	$(BIN)/python benchmarks/bench_drilldown.py --dataset 100M
 	$(BIN)/python benchmarks/bench_cache.py --dataset 100M

@@ -189,9 +189,11 @@ def write(
 
     DuckDB writes it itself, in parallel, while its aggregation streams and spills: no row
     of the answer passes through Python, so a 100 M-row answer costs no memory here. Pieces
-    run one after another into a temporary table (which DuckDB spills too), so only one
-    piece's aggregation is held at a time. The path and the metadata are parameters, like
-    every value."""
+    run one after another into a temporary table, so only one piece's aggregation is held
+    at a time. DuckDB spills that table past its memory limit, uncompressed: a billion raw
+    rows take tens of GB of temporary disk (written to compressed files instead, the pieces
+    cost a tenth more time; see ``benchmarks/bench_ingest.py``). The path and the metadata
+    are parameters, like every value."""
     path, footer = target
     columns = ", ".join(
         f'CAST("{name}" AS {_TYPES[dtype]}) AS "{name}"' for name, dtype in schema.items()
