@@ -1,16 +1,17 @@
 """Cutting an aggregation over many local rows into pieces that each fit in memory.
 
-Both rollups group by project and UTC day, so rows of different projects, or of different
-days, never meet in one group: the answer over every row is the union of the answers over
-disjoint ranges of either. DuckDB reads only the row groups whose Parquet statistics
-overlap a piece's range, so when the files are ordered by project (as BigQuery clusters
-its table) or by time (one export a day), a piece of the rows costs about its share of the
-reading, and its hash table fits in memory instead of spilling to disk.
+Both rollups and the population features group by project and UTC day, so rows of
+different projects, or of different days, never meet in one group: the answer over every
+row is the union of the answers over disjoint ranges of either (or of both). DuckDB reads
+only the row groups whose Parquet statistics overlap a piece's range, so when the files
+are ordered by project (as BigQuery clusters its table), by time, or by day and then by
+project (one export a day), a piece of the rows costs about its share of the reading, and
+its hash table fits in memory instead of spilling to disk.
 
-:func:`plan` chooses the cut from the statistics alone (:func:`extents` reads them). The
-statistics decide only how the work is cut, never what is counted: each piece is an exact
-filter on the canonical columns, and a row falls in exactly one piece whatever the
-statistics say.
+:func:`plan` chooses the cut from the statistics alone (:func:`extents` reads them). Our
+plan uses them only to decide how the work is cut, never what is counted: each piece is an
+exact filter on the canonical columns, and a row falls in exactly one piece. (DuckDB's own
+row-group pruning trusts the statistics, for these bounds as for the time window.)
 """
 
 from __future__ import annotations
