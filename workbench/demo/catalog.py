@@ -395,11 +395,11 @@ def _assign(
             )
         )
     # the most popular 4 %: with the long tail, a small catalogue has only a few big packages
-    populars = sorted(range(organic), key=lambda k: -catalog[k].base)[: max(4, organic // 25)]
+    by_size = sorted(range(organic), key=lambda k: -catalog[k].base)
+    populars = by_size[: max(4, organic // 25)]
     for _ in range(SCENARIOS["dependency_surge"]):
         free = [p for p in populars if p not in pick.used]
         if not free:  # a small catalogue whose big packages all carry a scenario already
-            by_size = sorted(range(organic), key=lambda k: -catalog[k].base)
             free = [p for p in by_size if p not in pick.used][:1]
         parent = int(rng.choice(free))
         pick.used.add(parent)

@@ -3,9 +3,9 @@
 Chosen by measurement (``benchmarks/bench_ingest.py``): DuckDB's hash aggregation streams
 row groups, spills to disk past its memory limit and prunes row groups from Parquet
 statistics by itself, so raw rows never sit in memory and nothing here buckets or forks.
-Every package's answer over more rows than fit is cut into pieces by project or by day
-(:mod:`workbench.sources.local.pieces`) when the files' order allows it, so that each
-piece's aggregation fits in memory instead of spilling. Polars stays the layer for
+Every package's answer over more rows than fit is cut into pieces by project, by day or
+by both (:mod:`workbench.sources.local.pieces`) when the files' order allows it, so that
+each piece's aggregation fits in memory instead of spilling. Polars stays the layer for
 everything after the rollup.
 
 Each query runs on a fresh in-memory connection: UTC days, every core, a memory limit
@@ -219,6 +219,14 @@ def write(
         finally:
             with contextlib.suppress(duckdb.Error):  # the connection may be failing already
                 con.execute(f"DROP TABLE IF EXISTS {_PIECES}")
+
+
+def gather(
+    con: duckdb.DuckDBPyConnection, parts: Sequence[tuple[str, Mapping[str, Any]]], what: str
+) -> pl.DataFrame:
+    """Run each (sql, params) of ``parts`` (the pieces of one answer) and return their
+    answers as one Polars frame."""
+    return pl.concat([run(con, sql, params, what) for sql, params in parts], rechunk=False)
 
 
 def run(

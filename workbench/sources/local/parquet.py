@@ -116,11 +116,8 @@ class ParquetSource(Source):
         with engine.connect(self._layouts) as con:
             # The heaviest aggregation first, while nothing else is held (a lower peak).
             for kind in sorted(kinds, key=lambda k: k != "fingerprints"):
-                got = [
-                    engine.run(con, sql, piece_params, f"the {kind} rollup")
-                    for sql, piece_params in self._parts(kind, query, params)
-                ]
-                found[kind] = conform(pl.concat(got, rechunk=False), kind)
+                parts = self._parts(kind, query, params)
+                found[kind] = conform(engine.gather(con, parts, f"the {kind} rollup"), kind)
         return {k: found[k] for k in kinds}
 
     def _parts(
@@ -172,17 +169,12 @@ class ParquetSource(Source):
         if progress:
             progress(f"computing population features for {days} (DuckDB)")
         params = _window(days, None)
+        parts = [
+            (local_sql.population("clients", p), {**params, **p.params()})
+            for p in self._cut("population", days)
+        ]
         with engine.connect(self._layouts) as con:
-            frames = [
-                engine.run(
-                    con,
-                    local_sql.population("clients", p),
-                    {**params, **p.params()},
-                    "the population",
-                )
-                for p in self._cut("population", days)
-            ]
-        return features.conform(pl.concat(frames, rechunk=False))
+            return features.conform(engine.gather(con, parts, "the population"))
 
     def names(self) -> pl.DataFrame:
         (frame,) = self._run([(local_sql.names(), "the package list", {})])

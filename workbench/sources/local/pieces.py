@@ -110,22 +110,28 @@ def _days_then_projects(
 ) -> tuple[int, int, list[Piece]]:
     """Cut only between days no row group spans (files of one export a day, or one a
     month, each clustered by project), and cut by project the spans still too big."""
-    spans: list[tuple[dt.date, dt.date, list[Extent]]] = []  # runs of overlapping row groups
+    # runs of row groups whose days overlap, then as few consecutive runs as fit the budget
+    runs: list[tuple[dt.date, dt.date, int, list[Extent]]] = []  # (first, last, rows, groups)
     for group in sorted(groups, key=lambda e: e.days or (first, first)):
         assert group.days is not None
         low, high = max(group.days[0], first), min(group.days[1], last)
-        if spans and low <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], high), [*spans[-1][2], group])
+        if runs and low <= runs[-1][1]:
+            start, end, rows, members = runs[-1]
+            runs[-1] = (start, max(end, high), rows + group.rows, members)
+            members.append(group)
         else:
-            spans.append((low, high, [group]))
+            runs.append((low, high, group.rows, [group]))
     merged: list[list[Extent]] = []
     starts: list[dt.date] = []
-    for low, _, members in spans:  # as few spans as fit in the budget
-        if merged and sum(e.rows for e in merged[-1]) + sum(e.rows for e in members) <= budget:
-            merged[-1] = merged[-1] + members
+    held = 0
+    for low, _, rows, members in runs:
+        if merged and held + rows <= budget:
+            merged[-1] += members
+            held += rows
         else:
             merged.append(list(members))
             starts.append(low)
+            held = rows
     pieces: list[Piece] = []
     reread = largest = 0
     for times, members in zip(_bounds([_midnight(d) for d in starts[1:]]), merged, strict=True):

@@ -3,7 +3,7 @@ registry in :mod:`workbench.dimensions`, the twins of :mod:`workbench.sources.bi
 
 Values are parameters: ``$start``/``$end`` (the half-open UTC timestamp window),
 ``$projects`` (a list; absent for every package) and, for one piece of a large answer
-(:mod:`workbench.sources.local.pieces`), ``$piece_low``/``$piece_high``.
+(:mod:`workbench.sources.local.pieces`), its bounds (``$piece_project_low`` …).
 """
 
 from __future__ import annotations
