@@ -13,7 +13,9 @@ For each size and layout (see ``datasets.py``), each engine runs in its own fres
 * **duckdb**: the same two aggregations in DuckDB SQL on the same files, results
   materialised in memory (``to_arrow_table``), on the same number of threads.
 
-Before each engine the files are read once, so both start from the page cache.
+Before each engine the files are read once, so both start from the page cache. Small
+datasets run several times, the engines in turn, and the median run of each is shown
+(``--repeat``).
 
 Printed: seconds, raw rows per second, peak resident memory, and the time ratio
 workbench / duckdb (≤ 1.0 means we are at least as fast), and per layout how rows/s holds
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +170,29 @@ def _measure(engine: str, path: Path, span_days: int) -> dict[str, Any]:
         capture_output=True,
         text=True,
     )
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {"engine": engine, **json.loads(out.stdout.strip().splitlines()[-1])}
+
+
+#: Runs of each engine by dataset size: a run of a second is at the mercy of a shared
+#: machine (the same 1 M run measured 0.74-1.61 s), one of a minute much less so.
+REPEATS = ((5_000_000, 5), (50_000_000, 3))
+
+
+def _repeats(rows: int) -> int:
+    return next((n for limit, n in REPEATS if rows < limit), 1)
+
+
+def _median(runs: Iterable[list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Each engine's run of median time (its own answer and peak), from runs made in turn
+    (workbench, duckdb, workbench, …), so that a slow spell of the machine hits both."""
+    by_engine: dict[str, list[dict[str, Any]]] = {}
+    for results in runs:
+        for result in results:
+            by_engine.setdefault(result["engine"], []).append(result)
+    return {
+        engine: sorted(results, key=lambda r: float(r["seconds"]))[len(results) // 2]
+        for engine, results in by_engine.items()
+    }
 
 
 def _build(name: str, root: Path) -> Path:
@@ -194,6 +219,13 @@ def main() -> None:
         help="workbench: load the range this many days at a time, then whole from the cache "
         "(as a user adding days would); 0 = the whole range at once",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=0,
+        help="runs of each engine, alternating, of which the median is shown; 0 = by size "
+        f"({', '.join(f'{n} below {r:,} rows' for r, n in REPEATS)}, else 1)",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("ENGINE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--build", help=argparse.SUPPRESS)
     datasets.add_argument(parser)
@@ -215,7 +247,11 @@ def main() -> None:
             path = _build(name, args.data_dir)
             raw = datasets.rows(path)
             engines = [e for e in ("workbench", "duckdb") if e in args.engines.split(",")]
-            results = {engine: _measure(engine, path, args.span_days) for engine in engines}
+            repeat = args.repeat or _repeats(raw)
+            results = _median(
+                [_measure(engine, path, args.span_days) for engine in engines]
+                for _ in range(repeat)
+            )
             peer, ours = results.get("duckdb"), results.get("workbench")
             ratio = ours["seconds"] / peer["seconds"] if peer and ours else float("nan")
             for engine, r in results.items():
@@ -232,7 +268,7 @@ def main() -> None:
                     for k in ("rollup_rows", "total", "fingerprint_rows")
                 )
                 print(f"      same answer (rollup rows, total, fingerprint rows): {same}")
-            print(f"      cores: {os.cpu_count()}", flush=True)
+            print(f"      cores: {os.cpu_count()}, runs of each engine: {repeat}", flush=True)
             if ours:
                 speeds.setdefault(layout, []).append((size, raw / ours["seconds"]))
     for layout, rows in speeds.items():

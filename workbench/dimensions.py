@@ -86,6 +86,8 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("country", "country", "identity", "geographic concentration"),
     Dimension("ci", "ci_raw", "ci", "reported CI: TRUE or NULL in the log, NULL = not CI"),
 )
+#: The dimensions by name.
+DIMENSION: dict[str, Dimension] = {d.name: d for d in DIMENSIONS}
 
 #: The fields of a client fingerprint, in the order they are joined (raw column names).
 CLIENT_FIELDS: tuple[str, ...] = (
@@ -138,6 +140,15 @@ def column(name: str, engine: Engine) -> str:
 _PYTHON_MINOR = r"^[0-9]+\.[0-9]+"
 
 
+def _duckdb_day(col: str) -> str:
+    """The UTC day of DuckDB's ``TIMESTAMPTZ`` ``col``, from its epoch: the same instant as a
+    timestamp without a zone, whose date is plain arithmetic. Casting the zoned value to a
+    date goes through the time-zone library for every row, three times the cost of the
+    whole expression here (55 against 16 ms per million rows), and depends on the
+    session's zone; this does not. Infinite timestamps give NULL (no window holds them)."""
+    return f"CAST(make_timestamp(epoch_us({col})) AS DATE)"
+
+
 def expression(dim: Dimension, engine: Engine) -> str:
     """``dim`` as a SQL expression of ``engine`` (``NULL`` where the engine lacks it)."""
     if engine == "clickhouse":
@@ -146,7 +157,7 @@ def expression(dim: Dimension, engine: Engine) -> str:
     if dim.transform == "identity":
         return col
     if dim.transform == "date":
-        return f"DATE({col})" if engine == "bigquery" else f"CAST({col} AS DATE)"
+        return f"DATE({col})" if engine == "bigquery" else _duckdb_day(col)
     if dim.transform == "python_minor":
         if engine == "bigquery":
             return f"REGEXP_EXTRACT({col}, r'{_PYTHON_MINOR}')"
@@ -170,11 +181,13 @@ def _clickhouse(dim: Dimension) -> str:
 
 
 def fingerprint(engine: Literal["bigquery", "duckdb"]) -> str:
-    """The client fingerprint text: the fields joined by ``|`` (a missing field is empty)."""
+    """The client fingerprint text: the fields joined by ``|`` (a missing field is empty).
+
+    One ``concat`` of the fields and separators in both engines: in DuckDB it costs three
+    quarters of ``concat_ws`` (105 against 140 ms per million rows) for the same text, since
+    no part is NULL."""
     parts = [f"IFNULL({column(f, engine)}, '')" for f in CLIENT_FIELDS]
-    if engine == "bigquery":
-        return "CONCAT(" + f", '{SEPARATOR}', ".join(parts) + ")"
-    return f"concat_ws('{SEPARATOR}', " + ", ".join(parts) + ")"
+    return "CONCAT(" + f", '{SEPARATOR}', ".join(parts) + ")"
 
 
 def quoted_list(values: tuple[str, ...]) -> str:

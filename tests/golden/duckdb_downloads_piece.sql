@@ -1,6 +1,6 @@
 SELECT
   project AS project,
-  CAST(timestamp AS DATE) AS date,
+  CAST(make_timestamp(epoch_us(timestamp)) AS DATE) AS date,
   version AS version,
   file_type AS file_type,
   installer AS installer,

@@ -1,5 +1,5 @@
 WITH clients AS (
-  SELECT project, CAST(timestamp AS DATE) AS date, concat_ws('|', IFNULL(installer, ''), IFNULL(installer_version, ''), IFNULL(python_full, ''), IFNULL(implementation, ''), IFNULL(system, ''), IFNULL(system_release, ''), IFNULL(distro, ''), IFNULL(distro_version, ''), IFNULL(cpu, ''), IFNULL(country, '')) AS fingerprint,
+  SELECT project, CAST(make_timestamp(epoch_us(timestamp)) AS DATE) AS date, CONCAT(IFNULL(installer, ''), '|', IFNULL(installer_version, ''), '|', IFNULL(python_full, ''), '|', IFNULL(implementation, ''), '|', IFNULL(system, ''), '|', IFNULL(system_release, ''), '|', IFNULL(distro, ''), '|', IFNULL(distro_version, ''), '|', IFNULL(cpu, ''), '|', IFNULL(country, '')) AS fingerprint,
     count(*) AS downloads
   FROM rows
   WHERE timestamp >= $start AND timestamp < $end AND project IS NOT NULL AND project >= $piece_project_low AND project < $piece_project_high AND timestamp < $piece_time_high

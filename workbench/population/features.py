@@ -24,7 +24,7 @@ import polars as pl
 from workbench.dimensions import (
     CLIENT_FIELDS,
     DESKTOP_SYSTEMS,
-    DIMENSIONS,
+    DIMENSION,
     MIRROR_CLIENTS,
     Engine,
     column,
@@ -145,7 +145,6 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
 
 # -- SQL (BigQuery and DuckDB from raw rows; ClickHouse from ClickPy's daily count views) --
 RawEngine = Literal["bigquery", "duckdb"]
-_DIMS = {d.name: d for d in DIMENSIONS}
 
 
 def _when(condition: str) -> str:
@@ -170,7 +169,7 @@ def sql(engine: RawEngine, source: str, window: str, tier: Tier) -> str:
     aggregation per concern (base counts, countries, pythons, versions, clients), joined on
     (project, day). With the ``clients`` tier the cells keep the whole client fingerprint.
     """
-    keys = {name: expression(_DIMS[name], engine) for name in _CELL_DIMENSIONS}
+    keys = {name: expression(DIMENSION[name], engine) for name in _CELL_DIMENSIONS}
     client_keys = ["installer", "system", "country"]
     if tier == "clients":
         for field in CLIENT_FIELDS:
@@ -223,7 +222,7 @@ def views_sql(views: Mapping[str, str], window: str) -> str:
         raise ValueError(f"views_sql needs a table per dimension, not {sorted(views)}")
     first = next(iter(views))
     parts = [
-        f"by_{name} AS (\n  SELECT project, date, {expression(_DIMS[name], 'clickhouse')} "
+        f"by_{name} AS (\n  SELECT project, date, {expression(DIMENSION[name], 'clickhouse')} "
         f"AS {name}, sum(count) AS n\n  FROM {table}\n  WHERE {window}\n"
         f"  GROUP BY project, date, {name}\n)"
         for name, table in views.items()

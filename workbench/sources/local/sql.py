@@ -8,11 +8,14 @@ Values are parameters: ``$start``/``$end`` (the half-open UTC timestamp window),
 
 from __future__ import annotations
 
-from workbench.dimensions import DIMENSIONS, expression, fingerprint
+from workbench.dimensions import DIMENSION, DIMENSIONS, expression, fingerprint
 from workbench.population import features
 from workbench.schema import FINGERPRINT_TOP_K
 from workbench.sources.local.engine import ROWS
 from workbench.sources.local.pieces import WHOLE, Piece
+
+#: The UTC day of a row, as the registry renders it.
+_DAY = expression(DIMENSION["date"], "duckdb")
 
 WINDOW = "timestamp >= $start AND timestamp < $end AND project IS NOT NULL"
 
@@ -47,7 +50,7 @@ def fingerprints(*, projects: bool, piece: Piece = WHOLE, top_k: int = FINGERPRI
     """
     k = int(top_k)
     return f"""WITH clients AS (
-  SELECT project, CAST(timestamp AS DATE) AS date, {fingerprint("duckdb")} AS fingerprint,
+  SELECT project, {_DAY} AS date, {fingerprint("duckdb")} AS fingerprint,
     count(*) AS downloads
   FROM {ROWS}
   WHERE {_where(projects, piece)}
