@@ -79,3 +79,51 @@ def test_scan_of_all_packages_drops_only_the_project_filter() -> None:
 def test_table_names_are_validated(bad: str) -> None:
     with pytest.raises(InvalidInputError):
         sql.table_name(bad)
+
+
+#: Instants whose UTC day a faster expression could get wrong: either side of midnight,
+#: before 1970 (negative epochs), a leap day, far ahead, and with sub-second parts.
+EDGE_INSTANTS = [
+    dt.datetime(2026, 10, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+    dt.datetime(2026, 11, 1, 0, 0, tzinfo=dt.UTC),
+    dt.datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC),
+    dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+    dt.datetime(1900, 3, 1, 0, 0, 0, 1, tzinfo=dt.UTC),
+    dt.datetime(2024, 2, 29, 12, tzinfo=dt.UTC),
+    dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+    dt.datetime(2026, 7, 4, 3, 0, tzinfo=dt.timezone(dt.timedelta(hours=5))),  # 22:00 UTC
+]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_duckdb_day_is_the_utc_day_whatever_the_session_zone(zone: str) -> None:
+    import duckdb
+
+    from workbench.dimensions import DIMENSION, expression
+
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{zone}'")
+    con.execute("CREATE TABLE t (i INTEGER, timestamp TIMESTAMPTZ)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(EDGE_INSTANTS)))
+    day = expression(DIMENSION["date"], "duckdb")
+    got = dict(con.sql(f"SELECT i, {day} FROM t").fetchall())
+    assert got == {i: t.astimezone(dt.UTC).date() for i, t in enumerate(EDGE_INSTANTS)}
+
+
+def test_duckdb_fingerprint_joins_every_field_and_empties_the_missing() -> None:
+    import duckdb
+
+    from workbench.dimensions import CLIENT_FIELDS, SEPARATOR, fingerprint
+
+    con = duckdb.connect()
+    columns = ", ".join(f"{name} VARCHAR" for name in CLIENT_FIELDS)
+    con.execute(f"CREATE TABLE t ({columns})")
+    rows = [
+        tuple(f"v{i}" for i in range(len(CLIENT_FIELDS))),
+        tuple(None for _ in CLIENT_FIELDS),
+        tuple(None if i % 3 else f"x|{i}" for i in range(len(CLIENT_FIELDS))),
+    ]
+    marks = ", ".join("?" for _ in CLIENT_FIELDS)
+    con.executemany(f"INSERT INTO t VALUES ({marks})", rows)
+    got = [text for (text,) in con.sql(f"SELECT {fingerprint('duckdb')} FROM t").fetchall()]
+    assert got == [SEPARATOR.join(value or "" for value in row) for row in rows]
