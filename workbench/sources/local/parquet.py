@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -128,10 +128,19 @@ class ParquetSource(Source):
         within memory (:mod:`workbench.sources.local.pieces`)."""
         if query.projects is not None:
             return [(_BUILDERS[kind](projects=True), dict(params))]
-        return [
-            (_BUILDERS[kind](projects=False, piece=p), {**params, **p.params()})
-            for p in self._cut(kind, query.days)
-        ]
+        build = _BUILDERS[kind]
+        return self._pieces(kind, query.days, params, lambda p: build(projects=False, piece=p))
+
+    def _pieces(
+        self,
+        kind: str,
+        days: DayRange,
+        params: Mapping[str, Any],
+        build: Callable[[pieces.Piece], str],
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The SQL (``build`` of each piece) and parameters of every package's ``kind``
+        answer for ``days``, in pieces that each fit in memory."""
+        return [(build(p), {**params, **p.params()}) for p in self._cut(kind, days)]
 
     def _cut(self, kind: str, days: DayRange) -> list[pieces.Piece]:
         """Every package's ``kind`` answer for ``days`` in pieces that each fit in memory."""
@@ -168,11 +177,9 @@ class ParquetSource(Source):
     ) -> pl.DataFrame:
         if progress:
             progress(f"computing population features for {days} (DuckDB)")
-        params = _window(days, None)
-        parts = [
-            (local_sql.population("clients", p), {**params, **p.params()})
-            for p in self._cut("population", days)
-        ]
+        parts = self._pieces(
+            "population", days, _window(days, None), lambda p: local_sql.population("clients", p)
+        )
         with engine.connect(self._layouts) as con:
             return features.conform(engine.gather(con, parts, "the population"))
 
