@@ -54,7 +54,7 @@ unit: setup $(BQ_VENV)/.installed $(CH_VENV)/.installed browser
 test: lint unit
 
 # The quick set (~15 min on 2 cores); bench-big adds the 100 M- and 1 B-row datasets and the
-# screen of a PyPI-sized population (~2 h, ~45 GB disk, ~8 GB memory).
+# screen of a PyPI-sized population (~2.5 h, ~60 GB disk, ~8 GB memory).
 bench: setup browser
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_detection.py
@@ -69,7 +69,7 @@ bench: setup browser
 
 bench-big: setup
 	$(BIN)/python benchmarks/bench_ingest.py --sizes 10M,100M
-	$(BIN)/python benchmarks/bench_ingest.py --sizes 1B --layouts unclustered --engines workbench
+	$(BIN)/python benchmarks/bench_ingest.py --sizes 1B --engines workbench
 	$(BIN)/python benchmarks/bench_screen.py --projects 600000
 	$(BIN)/python benchmarks/bench_drilldown.py --dataset 100M
 	$(BIN)/python benchmarks/bench_cache.py --dataset 100M

@@ -131,8 +131,10 @@ def test_running_out_of_the_memory_limit_is_said_as_such(
 def test_a_full_temporary_disk_is_said_as_such(
     small_demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """DuckDB spills past its memory limit into the temporary directory: when that disk is
-    full too (a real 1 MiB tmpfs), the one line names the directory and what to change."""
+    """DuckDB spills past its memory limit into the temporary directory (here a real 1 MiB
+    tmpfs). Files the plan can cut are cut into pieces that each fit in memory, since the
+    whole could not spill there: the same answer. Files it cannot cut (no statistics) spill
+    and fill that disk: the one line names the directory and what to change."""
     import datetime as dt
     import shutil
     import tempfile
@@ -146,6 +148,14 @@ def test_a_full_temporary_disk_is_said_as_such(
     tiny.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a small tmpfs needs root")
+    first = dt.date(2026, 9, 1)
+    query = RollupQuery(None, DayRange(first, first + dt.timedelta(days=40)))
+    kinds = ("downloads", "fingerprints")
+    expected = ParquetSource(small_demo_dir).fetch(kinds, query)
+    blind = tmp_path / "blind"  # the same rows, without statistics
+    blind.mkdir()
+    rows = pq.read_table(small_demo_dir / "file_downloads")
+    pq.write_table(rows, blind / "rows.parquet", write_statistics=False)
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tiny)], capture_output=True
     )
@@ -154,11 +164,15 @@ def test_a_full_temporary_disk_is_said_as_such(
     try:
         monkeypatch.setattr(tempfile, "tempdir", str(tiny))
         monkeypatch.setenv(MEMORY_ENV, "60MB")
-        source = ParquetSource(small_demo_dir)
-        first = dt.date(2026, 9, 1)
-        query = RollupQuery(None, DayRange(first, first + dt.timedelta(days=40)))
+        cut = ParquetSource(small_demo_dir)
+        assert len(cut._cut("fingerprints", query.days)) > 1
+        got = cut.fetch(kinds, query)
+        for kind in kinds:
+            order = list(expected[kind].columns)
+            assert got[kind].sort(order).equals(expected[kind].sort(order))
+        tally.count("big inputs: a whole that could not spill, cut to fit in memory")
         with pytest.raises(SourceError, match=f"could spill to {tiny}.*TMPDIR") as info:
-            source.fetch(("downloads", "fingerprints"), query)
+            ParquetSource(blind).fetch(kinds, query)
         assert "\n" not in str(info.value)
     finally:
         subprocess.run(["umount", str(tiny)], capture_output=True)

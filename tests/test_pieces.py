@@ -119,6 +119,69 @@ def test_a_few_straddling_row_groups_are_read_twice_rather_than_spilling() -> No
     assert len(pieces) > 1
 
 
+def _runs(runs: int = 8, per_run: int = 10, rows: int = 1_000) -> list[Extent]:
+    """``runs`` files over the same days, each sorted by project on its own (a year of
+    exports appended, or copies), their row groups' bounds staggered: a cut anywhere falls
+    inside a row group of nearly every run, which both pieces then read."""
+    return [
+        Extent(rows, (f"p{i * 100 + r * 10:04d}", f"p{i * 100 + r * 10 + 99:04d}"), DAYS)
+        for r in range(runs)
+        for i in range(per_run)
+    ]
+
+
+def _reads(pieces: list[Piece], groups: list[Extent]) -> int:
+    """Rows read by the pieces: a row group once for each piece its projects overlap."""
+    read = 0
+    for group in groups:
+        assert group.projects is not None
+        low, high = group.projects
+        read += group.rows * sum(
+            1
+            for p in pieces
+            if (p.projects[0] is None or high >= p.projects[0])
+            and (p.projects[1] is None or low < p.projects[1])
+        )
+    return read
+
+
+def test_the_more_the_whole_exceeds_memory_the_more_rereading_is_worth() -> None:
+    """80 k rows in 8 project-sorted runs. At 10 budgets, cuts that read most rows twice
+    beat spilling the whole; at 1.2 budgets, a cut that rereads over a third does not."""
+    groups = _runs()
+    total = sum(g.rows for g in groups)
+    pieces = plan(groups, 8_000, DAYS)
+    assert {_column(p) for p in pieces} == {"project"}
+    assert 1.5 * total < _reads(pieces, groups) <= 2.5 * total
+    assert sum(_rows_of_runs(p, groups) for p in pieces) == total
+    assert plan(_runs(runs=4, per_run=2, rows=10_000), 66_000, DAYS) == [WHOLE]
+
+
+def _rows_of_runs(piece: Piece, groups: list[Extent]) -> int:
+    """Rows the piece holds, each row group's rows spread evenly over its 100 projects."""
+    held = 0
+    for group in groups:
+        assert group.projects is not None
+        first = int(group.projects[0][1:])
+        for n in range(first, first + 100):
+            if _holds(piece, f"p{n:04d}", DAY):
+                held += group.rows // 100
+    return held
+
+
+def test_a_whole_that_could_not_spill_is_cut_whatever_it_rereads() -> None:
+    """Cutting 40 budgets' worth of runs rereads three times the rows: not worth it while the
+    whole can spill, but when memory and the temporary disk cannot hold it, the only plan
+    that finishes."""
+    groups = _runs()
+    total = sum(g.rows for g in groups)
+    assert plan(groups, 2_000, DAYS) == [WHOLE]
+    assert plan(groups, 2_000, DAYS, room=total) == [WHOLE]
+    pieces = plan(groups, 2_000, DAYS, room=total - 1)
+    assert len(pieces) > 1 and _reads(pieces, groups) > 3 * total
+    assert sum(_rows_of_runs(p, groups) for p in pieces) == total
+
+
 def test_the_order_that_rereads_less_wins() -> None:
     # clustered by project within each day: both orders cut, by day rereads nothing
     groups = [
@@ -216,6 +279,17 @@ def test_number_typed_columns_tell_nothing(tmp_path: Path) -> None:
 )
 def test_memory_limits_are_read_as_duckdb_reads_them(text: str, expected: int | None) -> None:
     assert engine.limit_bytes(text) == expected
+
+
+def test_the_room_to_spill_is_memory_and_the_temporary_disk(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(engine.MEMORY_ENV, "1GB")
+    monkeypatch.setattr(engine.tempfile, "tempdir", str(tmp_path))
+    free = engine.shutil.disk_usage(tmp_path).free
+    assert engine.spill_rows("fingerprints") == (10**9 + free) // engine.ROW_BYTES["fingerprints"]
+    monkeypatch.setenv(engine.MEMORY_ENV, "plenty")
+    assert engine.spill_rows("downloads") is None
 
 
 def test_the_budget_follows_the_memory_limit(monkeypatch: pytest.MonkeyPatch) -> None:

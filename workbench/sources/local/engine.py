@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -92,6 +93,21 @@ def piece_rows(kind: str) -> int | None:
     known, so the rows are not cut)."""
     limit = limit_bytes(memory_limit())
     return None if limit is None else max(1, limit // 2 // ROW_BYTES[kind])
+
+
+def spill_rows(kind: str) -> int | None:
+    """How many raw rows the ``kind`` answer may aggregate at all: what the memory limit and
+    the free space of the temporary directory (where DuckDB spills) hold together, at
+    :data:`ROW_BYTES` a row. Past it, the whole cannot finish, however long it runs (None:
+    the memory limit is not known)."""
+    limit = limit_bytes(memory_limit())
+    if limit is None:
+        return None
+    try:
+        free = shutil.disk_usage(tempfile.gettempdir()).free
+    except OSError:
+        return None
+    return (limit + free) // ROW_BYTES[kind]
 
 
 def _cgroup_limit() -> int | None:

@@ -147,7 +147,8 @@ class ParquetSource(Source):
         budget = engine.piece_rows(kind)
         if budget is None:
             return [pieces.WHOLE]
-        return pieces.plan(self._extents, budget, (days.start, days.end))
+        room = engine.spill_rows(kind)
+        return pieces.plan(self._extents, budget, (days.start, days.end), room)
 
     @cached_property
     def _extents(self) -> list[pieces.Extent]:
