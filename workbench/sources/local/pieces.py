@@ -35,12 +35,12 @@ import pyarrow.parquet as pq
 #: Measured: 100 M rows clustered by project, the fingerprint rollup at 8 budgets took 52 s
 #: whole (spilling) against 29-34 s in pieces. A billion rows in 130 project-sorted runs
 #: (a cut rereads a row group of every run): the downloads rollup's 22 pieces reread 86 %
-#: of the rows; whole, it spilled past the disk.
+#: of the rows; whole, it spilled 12 GB in its first 6 minutes, on course to fill the disk.
 MOST_REREAD = 0.25
 #: Reading the rows 2.5 times in all costs less than spilling an aggregation many times
 #: the size of memory (written once and read back, and hashed twice). Past what memory and
 #: the temporary disk hold (``room`` of :func:`plan`), any reread is better: the billion
-#: rows' fingerprints, 88 pieces rereading 350 %, took 21 min on 2 cores within 6.8 GB.
+#: rows' fingerprints, 88 pieces rereading 350 %, took 21 min on 2 cores within 6.6 GiB.
 MOST_REREAD_SPILLING = 1.5
 
 _K = TypeVar("_K", str, dt.date)
