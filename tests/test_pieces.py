@@ -145,18 +145,6 @@ def _reads(pieces: list[Piece], groups: list[Extent]) -> int:
     return read
 
 
-def test_the_more_the_whole_exceeds_memory_the_more_rereading_is_worth() -> None:
-    """80 k rows in 8 project-sorted runs. At 10 budgets, cuts that read most rows twice
-    beat spilling the whole; at 1.2 budgets, a cut that rereads over a third does not."""
-    groups = _runs()
-    total = sum(g.rows for g in groups)
-    pieces = plan(groups, 8_000, DAYS)
-    assert {_column(p) for p in pieces} == {"project"}
-    assert 1.5 * total < _reads(pieces, groups) <= 2.5 * total
-    assert sum(_rows_of_runs(p, groups) for p in pieces) == total
-    assert plan(_runs(runs=4, per_run=2, rows=10_000), 66_000, DAYS) == [WHOLE]
-
-
 def _rows_of_runs(piece: Piece, groups: list[Extent]) -> int:
     """Rows the piece holds, each row group's rows spread evenly over its 100 projects."""
     held = 0
@@ -167,6 +155,18 @@ def _rows_of_runs(piece: Piece, groups: list[Extent]) -> int:
             if _holds(piece, f"p{n:04d}", DAY):
                 held += group.rows // 100
     return held
+
+
+def test_the_more_the_whole_exceeds_memory_the_more_rereading_is_worth() -> None:
+    """80 k rows in 8 project-sorted runs. At 10 budgets, cuts that read most rows twice
+    beat spilling the whole; at 1.2 budgets, a cut that rereads over a third does not."""
+    groups = _runs()
+    total = sum(g.rows for g in groups)
+    pieces = plan(groups, 8_000, DAYS)
+    assert {_column(p) for p in pieces} == {"project"}
+    assert 1.5 * total < _reads(pieces, groups) <= 2.5 * total
+    assert sum(_rows_of_runs(p, groups) for p in pieces) == total
+    assert plan(_runs(runs=4, per_run=2, rows=10_000), 66_000, DAYS) == [WHOLE]
 
 
 def test_a_whole_that_could_not_spill_is_cut_whatever_it_rereads() -> None:
