@@ -18,7 +18,8 @@ datasets run several times, the engines in turn, and the median run of each is s
 (``--repeat``).
 
 Printed: seconds, raw rows per second, peak resident memory, and the time ratio
-workbench / duckdb (≤ 1.0 means we are at least as fast), and per layout how rows/s holds
+workbench / duckdb (≤ 1.0 means we are at least as fast; with four runs or more, beside it
+the middle half of the ratios of runs made back to back), and per layout how rows/s holds
 up with size (the linearity: rows/s at the largest size over rows/s at the one before).
 Both answers are checked to have the same number of rollup rows, the same download total
 and the same fingerprint rows. Nothing is asserted.
@@ -106,11 +107,17 @@ def _workbench(path: Path, span_days: int = 0) -> dict[str, float | str]:
             "rollup_rows": int(counts.item(0, 0)),
             "total": int(counts.item(0, 1)),
             "fingerprint_rows": int(rollup.fingerprints.select(pl.len()).collect().item()),
-            # how the engine cut the whole range (each piece's aggregation fits in memory)
-            "pieces": "/".join(
-                str(len(source._cut(kind, query.days))) for kind in ("downloads", "fingerprints")
-            ),
         }
+
+
+def _pieces(path: Path) -> str:
+    """How the engine cuts the whole range of each rollup (each piece's aggregation fits in
+    memory): reported after the timing, since it is not part of the work."""
+    from workbench.query import DayRange
+    from workbench.sources.local.parquet import ParquetSource
+
+    source, days = ParquetSource(path), DayRange.parse(*_window(path))
+    return "/".join(str(len(source._cut(kind, days))) for kind in ("downloads", "fingerprints"))
 
 
 def _duckdb(path: Path) -> dict[str, float]:
@@ -150,6 +157,8 @@ def _worker(engine: str, path: Path, span_days: int) -> None:
     result = _workbench(path, span_days) if engine == "workbench" else _duckdb(path)
     result["seconds"] = time.perf_counter() - began
     result["peak_mib"] = datasets.peak_mib()
+    if engine == "workbench":
+        result["pieces"] = _pieces(path)
     print(json.dumps(result))
 
 
@@ -193,6 +202,18 @@ def _median(runs: Iterable[list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
         engine: sorted(results, key=lambda r: float(r["seconds"]))[len(results) // 2]
         for engine, results in by_engine.items()
     }
+
+
+def _spread(runs: list[list[dict[str, Any]]]) -> str:
+    """The middle half of the ratios of runs made back to back (workbench over duckdb, each
+    pair in the same spell of the machine): how far apart the engines really are, beside
+    the ratio of medians."""
+    pairs = sorted(
+        by["workbench"]["seconds"] / by["duckdb"]["seconds"]
+        for by in ({r["engine"]: r for r in results} for results in runs)
+    )
+    quarter = len(pairs) // 4
+    return f" (pairs {pairs[quarter]:.2f}-{pairs[-1 - quarter]:.2f})"
 
 
 def _build(name: str, root: Path) -> Path:
@@ -248,18 +269,20 @@ def main() -> None:
             raw = datasets.rows(path)
             engines = [e for e in ("workbench", "duckdb") if e in args.engines.split(",")]
             repeat = args.repeat or _repeats(raw)
-            results = _median(
+            runs = [
                 [_measure(engine, path, args.span_days) for engine in engines]
                 for _ in range(repeat)
-            )
+            ]
+            results = _median(runs)
             peer, ours = results.get("duckdb"), results.get("workbench")
             ratio = ours["seconds"] / peer["seconds"] if peer and ours else float("nan")
+            spread = _spread(runs) if peer and ours and repeat >= 4 else ""
             for engine, r in results.items():
                 print(
                     f"{size:>5} {layout:>12} {raw:>13,} {engine:>9} {r['seconds']:8.2f} "
                     f"{raw / r['seconds']:>11,.0f} {r['peak_mib']:9,.0f} "
                     f"{int(r['rollup_rows']):>12,}"
-                    + (f"  {ratio:.2f}" if engine == "workbench" else "")
+                    + (f"  {ratio:.2f}{spread}" if engine == "workbench" else "")
                     + (f"  pieces {r['pieces']}" if "pieces" in r else "")
                 )
             if peer and ours:

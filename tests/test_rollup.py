@@ -98,7 +98,7 @@ def test_fingerprints_keep_the_top_k_per_day_with_ties_broken_by_text(
         "start": dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC),
         "end": dt.datetime.combine(DAY + dt.timedelta(days=4), dt.time(), tzinfo=dt.UTC),
     }
-    with engine.connect(files.layouts([path], str(path))) as con:
+    with engine.connect(files.layouts({path: files.footer_of(path)}, str(path))) as con:
         sql = local_sql.fingerprints(projects=False, top_k=top_k)
         got = engine.run(con, sql, window, "the fingerprints")
     assert set(got.iter_rows()) == _reference_top(rows, top_k)

@@ -11,6 +11,7 @@ schema decides the SQL the local engine runs, and only names of the registry eve
 from __future__ import annotations
 
 import glob
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +57,19 @@ def is_dataset(root: Path) -> bool:
         return False
 
 
-def schema_of(file: Path) -> pa.Schema:
-    """The file's Arrow schema, or a one-line error naming the file."""
+def footer_of(file: Path) -> pq.FileMetaData:
+    """The file's Parquet footer (its schema and every row group's statistics), or a
+    one-line error naming the file."""
     try:
-        return pq.read_schema(file)
+        return pq.read_metadata(file)
     except (OSError, pa.ArrowException) as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         raise DataSchemaError(f"{file.name} is not a readable Parquet file ({reason})") from None
+
+
+def schema_of(footer: pq.FileMetaData) -> pa.Schema:
+    """The Arrow schema a footer describes (as ``pyarrow.parquet.read_schema`` reads it)."""
+    return footer.schema.to_arrow_schema()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +174,12 @@ def layout_of(file: Path, schema: pa.Schema, where: str) -> tuple[tuple[str, str
     return tuple(found)
 
 
-def layouts(files: list[Path], location: str) -> list[Layout]:
-    """The files grouped by layout (most exports: one group), each checked."""
-    schemas = [(file, schema_of(file)) for file in files]
+def layouts(footers: Mapping[Path, pq.FileMetaData], location: str) -> list[Layout]:
+    """The files (each with its footer) grouped by layout (most exports: one group), each
+    checked."""
     groups: dict[str, list[tuple[Path, pa.Schema]]] = {}
-    for file, schema in schemas:
+    for file, footer in footers.items():
+        schema = schema_of(footer)
         groups.setdefault(str(schema.remove_metadata()), []).append((file, schema))
     out = []
     for members in groups.values():
@@ -185,13 +193,12 @@ def layouts(files: list[Path], location: str) -> list[Layout]:
     return out
 
 
-def null_rows(files: list[Path], columns: tuple[str, ...]) -> int | None:
+def null_rows(footers: Iterable[pq.FileMetaData], columns: tuple[str, ...]) -> int | None:
     """Rows with a null in any of ``columns``, from the files' statistics alone (no data
     read: this runs on every load, cached or not); None when the statistics cannot tell
     (missing, or nulls in more than one of the columns, which may overlap)."""
     totals = dict.fromkeys(columns, 0)
-    for file in files:
-        meta = pq.read_metadata(file)
+    for meta in footers:
         for name in columns:
             index = next(
                 (i for i in range(meta.num_columns) if meta.schema.column(i).path == name), None

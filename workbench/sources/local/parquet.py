@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -41,6 +41,18 @@ def _window(days: DayRange, projects: tuple[str, ...] | None) -> dict[str, Any]:
     return params
 
 
+class _Files(NamedTuple):
+    """The files, and what their footers tell (each footer read once, when the source is
+    made: the layouts are checked then)."""
+
+    downloads: list[Path]
+    metadata: list[Path]
+    layouts: list[files.Layout]
+    extents: list[pieces.Extent]
+    #: Rows without a project or a timestamp, from the statistics (None: they cannot tell).
+    dropped: int | None
+
+
 #: The SQL of each rollup kind.
 _BUILDERS = {"downloads": local_sql.downloads, "fingerprints": local_sql.fingerprints}
 
@@ -63,7 +75,7 @@ class ParquetSource(Source):
         return self.location
 
     @cached_property
-    def _resolved(self) -> tuple[list[Path], list[Path]]:
+    def _resolved(self) -> _Files:
         location = self._root()
         root = Path(str(location)).expanduser()
         meta = self._metadata_location
@@ -74,16 +86,24 @@ class ParquetSource(Source):
         else:
             downloads = files.resolve_files(location)
         metadata_files = files.resolve_files(meta) if meta is not None else []
-        for file in downloads + metadata_files:
-            files.schema_of(file)  # readable Parquet, or an error naming the file
-        return downloads, metadata_files
+        # each footer read once: readable Parquet, or an error naming the file
+        footers = {file: files.footer_of(file) for file in downloads}
+        for file in metadata_files:
+            files.footer_of(file)
+        return _Files(
+            downloads,
+            metadata_files,
+            files.layouts(footers, self.location),
+            pieces.extents(footers.values(), "project", "timestamp"),
+            files.null_rows(footers.values(), ("project", "timestamp")),
+        )
 
     def _paths(self) -> tuple[list[Path], list[Path]]:
-        return self._resolved
+        return self._resolved.downloads, self._resolved.metadata
 
-    @cached_property
+    @property
     def _layouts(self) -> list[files.Layout]:
-        return files.layouts(self._paths()[0], self.location)
+        return self._resolved.layouts
 
     @cached_property
     def identity(self) -> dict[str, Any]:
@@ -150,10 +170,10 @@ class ParquetSource(Source):
         room = engine.spill_rows(kind)
         return pieces.plan(self._extents, budget, (days.start, days.end), room)
 
-    @cached_property
+    @property
     def _extents(self) -> list[pieces.Extent]:
         """What the files' statistics tell of each row group (read once)."""
-        return pieces.extents(self._paths()[0], "project", "timestamp")
+        return self._resolved.extents
 
     def fetch_files(
         self,
@@ -193,7 +213,7 @@ class ParquetSource(Source):
 
     @cached_property
     def _caveats(self) -> tuple[str, ...]:
-        dropped = files.null_rows(self._paths()[0], ("project", "timestamp"))
+        dropped = self._resolved.dropped
         if dropped is None:
             what = "the rows without a project or timestamp"
             (frame,) = self._run([(local_sql.uncounted(), what, {})])

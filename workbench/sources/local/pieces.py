@@ -21,7 +21,6 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 import pyarrow as pa
@@ -197,16 +196,12 @@ def _midnight(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
-def extents(files: Iterable[Path], project: str, timestamp: str) -> list[Extent]:
-    """Each row group of ``files`` with what its statistics tell of the columns at the
-    Parquet paths ``project`` and ``timestamp`` (None where they tell nothing usable:
-    no statistics, another type, an unreadable footer)."""
+def extents(footers: Iterable[pq.FileMetaData], project: str, timestamp: str) -> list[Extent]:
+    """Each row group of the files (their ``footers``) with what its statistics tell of the
+    columns at the Parquet paths ``project`` and ``timestamp`` (None where they tell
+    nothing usable: no statistics, another type)."""
     found: list[Extent] = []
-    for file in files:
-        try:
-            meta = pq.read_metadata(file)
-        except (OSError, pa.ArrowException):
-            return []  # the query itself will say what is wrong with the file
+    for meta in footers:
         names = [meta.schema.column(i).path for i in range(meta.num_columns)]
         where = {name: names.index(name) for name in (project, timestamp) if name in names}
         for i in range(meta.num_row_groups):
