@@ -193,16 +193,22 @@ def layouts(footers: Mapping[Path, pq.FileMetaData], location: str) -> list[Layo
     return out
 
 
+def column_index(footer: pq.FileMetaData, path: str) -> int | None:
+    """The index of the column at the Parquet path ``path`` (``a.b.c``) in ``footer``, or
+    None when the file has no such column."""
+    return next(
+        (i for i in range(footer.num_columns) if footer.schema.column(i).path == path), None
+    )
+
+
 def null_rows(footers: Iterable[pq.FileMetaData], columns: tuple[str, ...]) -> int | None:
     """Rows with a null in any of ``columns``, from the files' statistics alone (no data
-    read: this runs on every load, cached or not); None when the statistics cannot tell
-    (missing, or nulls in more than one of the columns, which may overlap)."""
+    read); None when the statistics cannot tell (missing, or nulls in more than one of the
+    columns, which may overlap)."""
     totals = dict.fromkeys(columns, 0)
     for meta in footers:
         for name in columns:
-            index = next(
-                (i for i in range(meta.num_columns) if meta.schema.column(i).path == name), None
-            )
+            index = column_index(meta, name)
             if index is None:
                 return None
             for i in range(meta.num_row_groups):

@@ -101,10 +101,6 @@ class ParquetSource(Source):
     def _paths(self) -> tuple[list[Path], list[Path]]:
         return self._resolved.downloads, self._resolved.metadata
 
-    @property
-    def _layouts(self) -> list[files.Layout]:
-        return self._resolved.layouts
-
     @cached_property
     def identity(self) -> dict[str, Any]:
         digest = hashlib.sha256()
@@ -123,7 +119,7 @@ class ParquetSource(Source):
     # -- answers --------------------------------------------------------------------------
     def _run(self, queries: list[tuple[str, str, dict[str, Any]]]) -> list[pl.DataFrame]:
         """Run (sql, what, params) on one connection over every layout of the files."""
-        with engine.connect(self._layouts) as con:
+        with engine.connect(self._resolved.layouts) as con:
             return [engine.run(con, sql, params, what) for sql, what, params in queries]
 
     def fetch(
@@ -133,7 +129,7 @@ class ParquetSource(Source):
         if progress:
             progress(f"aggregating {' and '.join(kinds)} for {query.describe()} (DuckDB)")
         found = {}
-        with engine.connect(self._layouts) as con:
+        with engine.connect(self._resolved.layouts) as con:
             # The heaviest aggregation first, while nothing else is held (a lower peak).
             for kind in sorted(kinds, key=lambda k: k != "fingerprints"):
                 parts = self._parts(kind, query, params)
@@ -168,12 +164,7 @@ class ParquetSource(Source):
         if budget is None:
             return [pieces.WHOLE]
         room = engine.spill_rows(kind)
-        return pieces.plan(self._extents, budget, (days.start, days.end), room)
-
-    @property
-    def _extents(self) -> list[pieces.Extent]:
-        """What the files' statistics tell of each row group (read once)."""
-        return self._resolved.extents
+        return pieces.plan(self._resolved.extents, budget, (days.start, days.end), room)
 
     def fetch_files(
         self,
@@ -184,7 +175,7 @@ class ParquetSource(Source):
         params = _window(query.days, query.projects)
         if progress:
             progress(f"aggregating {' and '.join(targets)} for {query.describe()} (DuckDB)")
-        with engine.connect(self._layouts) as con:
+        with engine.connect(self._resolved.layouts) as con:
             for kind in sorted(targets, key=lambda k: k != "fingerprints"):
                 parts = self._parts(kind, query, params)
                 schema = ROLLUP_SCHEMAS[kind]
@@ -201,7 +192,7 @@ class ParquetSource(Source):
         parts = self._pieces(
             "population", days, _window(days, None), lambda p: local_sql.population("clients", p)
         )
-        with engine.connect(self._layouts) as con:
+        with engine.connect(self._resolved.layouts) as con:
             return features.conform(engine.gather(con, parts, "the population"))
 
     def names(self) -> pl.DataFrame:

@@ -26,6 +26,8 @@ from typing import TypeVar
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from workbench.sources.local.files import column_index
+
 #: How many rows the pieces may read again (row groups that straddle a cut are read by each
 #: piece they overlap), as a share of the rows, rather than leave the whole to spill. A row
 #: read again costs its decoding; a spilled one is written, read back and hashed again. So
@@ -202,17 +204,10 @@ def extents(footers: Iterable[pq.FileMetaData], project: str, timestamp: str) ->
     nothing usable: no statistics, another type)."""
     found: list[Extent] = []
     for meta in footers:
-        names = [meta.schema.column(i).path for i in range(meta.num_columns)]
-        where = {name: names.index(name) for name in (project, timestamp) if name in names}
+        projects, times = column_index(meta, project), column_index(meta, timestamp)
         for i in range(meta.num_row_groups):
             group = meta.row_group(i)
-            found.append(
-                Extent(
-                    group.num_rows,
-                    _range(group, where.get(project)),
-                    _day_range(group, where.get(timestamp)),
-                )
-            )
+            found.append(Extent(group.num_rows, _range(group, projects), _day_range(group, times)))
     return found
 
 
