@@ -135,7 +135,8 @@ def plausible_written(path: Path, kind: str) -> bool:
     """:func:`plausible` for a file our engine has just written: from its footer's
     statistics (exact for integer columns) when every row group carries them, so that a
     100 M-row answer is not read again; otherwise one streaming pass."""
-    meta = pq.ParquetFile(path).metadata
+    with path.open("rb") as handle:  # given a path, pyarrow would resolve a filesystem first
+        meta = pq.ParquetFile(handle).metadata
     names = list(meta.schema.to_arrow_schema().names)
     for name in _COUNTS.get(kind, ()):
         column = names.index(name)
