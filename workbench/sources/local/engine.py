@@ -156,7 +156,10 @@ class _Database:
     forked child and after a query fails, so that a failure's memory and temporary files
     go with it. A database is closed, and its spill directory removed, by its last user
     once it is replaced, and at exit. DuckDB's allocator hands freed memory back to the
-    system in the background, so an idle app does not keep a past answer's peak."""
+    system in the background, so an idle app does not keep a past answer's peak (measured:
+    330 MiB after an aggregation, 69 MiB two seconds later). Closing would hand it back at
+    once, for the 17-24 ms above: what reads an answer straight after a load may so peak up
+    to 20 MiB higher (1 M rows: 393-420 against 396-406 MiB), and returns 20-45 ms sooner."""
 
     def __init__(self) -> None:
         self.pid = os.getpid()
