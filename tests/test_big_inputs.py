@@ -33,7 +33,7 @@ from workbench.query import DayRange, RollupQuery
 from workbench.sources.local import ParquetSource
 source = ParquetSource(sys.argv[2])
 if sys.argv[1] == "eager":
-    print(pl.read_parquet(source._paths()[0]).height)
+    print(pl.read_parquet(source._resolved.downloads).height)
 else:
     query = RollupQuery(None, DayRange.parse(sys.argv[3], sys.argv[4]))
     got = source.fetch(("downloads", "fingerprints"), query)

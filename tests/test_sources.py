@@ -63,9 +63,9 @@ def test_file_directory_and_glob_are_all_accepted(raw_rows: pl.DataFrame, tmp_pa
     parts.mkdir()
     raw_rows.head(10_000).write_parquet(parts / "000.parquet")
     raw_rows.tail(10_000).write_parquet(parts / "001.parquet")
-    sizes = {len(ParquetSource(p)._paths()[0]) for p in (parts, f"{parts}/*.parquet")}
+    sizes = {len(ParquetSource(p)._resolved.downloads) for p in (parts, f"{parts}/*.parquet")}
     assert sizes == {2}
-    assert len(ParquetSource(parts / "000.parquet")._paths()[0]) == 1
+    assert len(ParquetSource(parts / "000.parquet")._resolved.downloads) == 1
 
 
 def test_pep503_names_find_the_project(small_demo: DemoSource, cache: Cache) -> None:

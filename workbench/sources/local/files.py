@@ -69,11 +69,6 @@ def footer_of(file: Path) -> pq.FileMetaData:
         raise DataSchemaError(f"{file.name} is not a readable Parquet file ({reason})") from None
 
 
-def schema_of(footer: pq.FileMetaData) -> pa.Schema:
-    """The Arrow schema a footer describes (as ``pyarrow.parquet.read_schema`` reads it)."""
-    return footer.schema.to_arrow_schema()
-
-
 @dataclass(frozen=True, slots=True)
 class Layout:
     """How one group of files holds each canonical column: an SQL expression over the
@@ -181,7 +176,7 @@ def layouts(footers: Mapping[Path, pq.FileMetaData], location: str) -> list[Layo
     checked."""
     groups: dict[str, list[tuple[Path, pa.Schema]]] = {}
     for file, footer in footers.items():
-        schema = schema_of(footer)
+        schema = footer.schema.to_arrow_schema()  # as pyarrow.parquet.read_schema reads it
         groups.setdefault(str(schema.remove_metadata()), []).append((file, schema))
     out = []
     for members in groups.values():

@@ -67,7 +67,7 @@ class ParquetSource(Source):
         super().__init__()
         self.location = str(location)
         self._metadata_location = metadata
-        self._paths()  # a missing or unreadable location fails at once, clearly
+        self._resolved  # noqa: B018 (a missing or unreadable location fails at once, clearly)
 
     # -- files --------------------------------------------------------------------------
     def _root(self) -> str | Path:
@@ -98,13 +98,10 @@ class ParquetSource(Source):
             files.null_rows(footers.values(), ("project", "timestamp")),
         )
 
-    def _paths(self) -> tuple[list[Path], list[Path]]:
-        return self._resolved.downloads, self._resolved.metadata
-
     @cached_property
     def identity(self) -> dict[str, Any]:
         digest = hashlib.sha256()
-        downloads, metadata_files = self._paths()
+        downloads, metadata_files = self._resolved.downloads, self._resolved.metadata
         for file in downloads + metadata_files:
             stat = file.stat()
             digest.update(f"{file.resolve()}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
@@ -114,7 +111,7 @@ class ParquetSource(Source):
         return ENGINE_VERSION
 
     def describe(self) -> str:
-        return f"Parquet files at {self.location} ({len(self._paths()[0])} file(s))"
+        return f"Parquet files at {self.location} ({len(self._resolved.downloads)} file(s))"
 
     # -- answers --------------------------------------------------------------------------
     def _run(self, queries: list[tuple[str, str, dict[str, Any]]]) -> list[pl.DataFrame]:
@@ -219,7 +216,7 @@ class ParquetSource(Source):
 
     # -- release metadata (small: Polars) ------------------------------------------------
     def _files(self) -> pl.LazyFrame | None:
-        metadata_files = self._paths()[1]
+        metadata_files = self._resolved.metadata
         if not metadata_files:
             return None
         scan = pl.scan_parquet(metadata_files)
