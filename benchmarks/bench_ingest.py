@@ -117,7 +117,7 @@ def _pieces(path: Path) -> str:
     from workbench.sources.local.parquet import ParquetSource
 
     source, days = ParquetSource(path), DayRange.parse(*_window(path))
-    return "/".join(str(len(source._cut(kind, days))) for kind in ("downloads", "fingerprints"))
+    return "/".join(str(len(source.cut(kind, days))) for kind in ("downloads", "fingerprints"))
 
 
 def _duckdb(path: Path) -> dict[str, float]:

@@ -165,7 +165,7 @@ def test_a_full_temporary_disk_is_said_as_such(
         monkeypatch.setattr(tempfile, "tempdir", str(tiny))
         monkeypatch.setenv(MEMORY_ENV, "60MB")
         cut = ParquetSource(small_demo_dir)
-        assert len(cut._cut("fingerprints", query.days)) > 1
+        assert len(cut.cut("fingerprints", query.days)) > 1
         got = cut.fetch(kinds, query)
         for kind in kinds:
             order = list(expected[kind].columns)

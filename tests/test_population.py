@@ -145,6 +145,6 @@ def test_the_population_in_pieces_equals_the_whole(
     from workbench.sources.local import engine
 
     monkeypatch.setattr(engine, "piece_rows", lambda kind: 400_000)
-    assert len(small_demo._cut("population", DAYS)) > 1
+    assert len(small_demo.cut("population", DAYS)) > 1
     pieced = small_demo.population(DAYS, "clients")
     assert pieced.sort("project", "date").equals(population.sort("project", "date"))

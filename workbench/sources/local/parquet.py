@@ -153,10 +153,13 @@ class ParquetSource(Source):
     ) -> list[tuple[str, dict[str, Any]]]:
         """The SQL (``build`` of each piece) and parameters of every package's ``kind``
         answer for ``days``, in pieces that each fit in memory."""
-        return [(build(p), {**params, **p.params()}) for p in self._cut(kind, days)]
+        return [(build(p), {**params, **p.params()}) for p in self.cut(kind, days)]
 
-    def _cut(self, kind: str, days: DayRange) -> list[pieces.Piece]:
-        """Every package's ``kind`` answer for ``days`` in pieces that each fit in memory."""
+    def cut(self, kind: str, days: DayRange) -> list[pieces.Piece]:
+        """How every package's ``kind`` answer (a rollup's kind, or ``population``) for
+        ``days`` is cut into pieces whose aggregations each fit in DuckDB's memory limit
+        (:func:`workbench.sources.local.pieces.plan`; the whole when the limit is not
+        known)."""
         budget = engine.piece_rows(kind)
         if budget is None:
             return [pieces.WHOLE]
