@@ -62,6 +62,23 @@ def test_schema_is_exactly_bigquerys(small_demo_dir: Path) -> None:
     assert meta == arrow_schema(DISTRIBUTION_METADATA)
 
 
+def test_text_columns_are_dictionary_encoded_with_the_values_used(small_demo_dir: Path) -> None:
+    """As a real export's writer stores them: a reader then scans a few bits a row, not
+    every string (a dictionary with repeated entries made the writer fall back to plain
+    strings in 15 of the columns, and DuckDB took 2.4 times as long to scan them)."""
+    for file in (small_demo_dir / "file_downloads").glob("*.parquet"):
+        footer = pq.ParquetFile(file).metadata
+        for group in range(footer.num_row_groups):
+            for i in range(footer.num_columns):
+                chunk = footer.row_group(group).column(i)
+                if chunk.physical_type == "BYTE_ARRAY":
+                    assert "RLE_DICTIONARY" in chunk.encodings, chunk.path_in_schema
+        project = pq.ParquetFile(file, read_dictionary=["project"]).read(["project"])["project"]
+        used = set(project.unique().to_pylist())
+        for piece in project.chunks:  # the file's packages, each once
+            assert sorted(piece.dictionary.to_pylist()) == sorted(used)
+
+
 def test_every_scenario_is_labelled(truth: pl.DataFrame) -> None:
     counts = dict(truth.group_by("scenario").len().iter_rows())
     assert counts == SCENARIOS

@@ -342,18 +342,24 @@ def _files(catalog: Catalog) -> tuple[list[str], list[str], list[str], list[str]
 def _take(
     values: Sequence[str | None], codes: np.ndarray, valid: np.ndarray | None = None
 ) -> pa.Array:
-    """``values[codes]`` as a dictionary array: no string copies, and Parquet writes the
-    dictionary as is. Files are written without the Arrow schema, so readers see strings.
-    Rows where ``valid`` is False are NULL (the client did not send the field)."""
-    nulls = [i for i, v in enumerate(values) if v is None]
-    dictionary = pa.array([v if v is not None else "" for v in values], pa.string())
-    indices = pa.array(np.asarray(codes, dtype=np.int32))
-    missing = np.isin(codes, nulls) if nulls else None
+    """``values[codes]`` as a dictionary array of the distinct values the rows use, as a
+    writer of real exports holds them: no string copies, and Parquet writes the dictionary
+    as is. (Given one with repeated entries, such as every file's project, the writer fell
+    back to plain strings in 15 columns: 15 bytes a row for ``project`` instead of a few
+    bits, and DuckDB took 2.4 times as long to scan them; unused entries would be written
+    too.) Files are written without the Arrow schema, so readers see strings. Rows where
+    ``valid`` is False are NULL (the client did not send the field)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    missing = np.array([v is None for v in values], dtype=bool)[codes]
     if valid is not None:
-        missing = ~valid if missing is None else missing | ~valid
-    if missing is not None and missing.any():
-        indices = pc.if_else(pa.array(missing), pa.scalar(None, pa.int32()), indices)
-    return pa.DictionaryArray.from_arrays(indices, dictionary)
+        missing |= ~valid
+    every = pa.array([v if v is not None else "" for v in values], pa.string())
+    distinct = pc.unique(every)
+    mapped = pc.index_in(every, value_set=distinct).to_numpy()[codes]
+    used = np.bincount(mapped[~missing], minlength=len(distinct)) > 0
+    position = np.where(missing, 0, (np.cumsum(used) - 1)[mapped]).astype(np.int32)
+    indices = pa.array(position, mask=missing)
+    return pa.DictionaryArray.from_arrays(indices, distinct.filter(pa.array(used)))
 
 
 def to_arrow(catalog: Catalog, cols: Columns, start: dt.date) -> pa.Table:
