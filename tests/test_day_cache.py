@@ -19,6 +19,7 @@ from tests.faultproxy import FaultyProxy, Loaded, routed
 from workbench import config, data
 from workbench.cache import Cache
 from workbench.query import DayRange, RollupQuery
+from workbench.schema import ROW_GROUP_ROWS
 from workbench.sources.bigquery import BigQuerySource
 from workbench.sources.bigquery.faults import RetryPolicy
 from workbench.sources.demo import DemoSource
@@ -197,12 +198,19 @@ def test_every_package_is_written_into_the_cache_and_scanned_not_held(
     small_demo: DemoSource, cache: Cache
 ) -> None:
     """An every-package load is written by the engine straight into the cache: the rollup
-    is a scan of the cache's files (nothing held in memory), and no temporary file stays."""
-    days = DayRange(dt.date(2026, 10, 1), dt.date(2026, 10, 7))
+    is a scan of the cache's files (nothing held in memory), in row groups of the size the
+    cache writes its own entries in, and no temporary file stays."""
+    days = DayRange(dt.date(2026, 10, 1), dt.date(2026, 10, 21))
     rollup = data.load(small_demo, RollupQuery(None, days), cache=cache)
     plan = rollup.downloads.explain()
     assert "parquet" in plan.lower() and str(cache.root) in plan
-    assert not rollup.provenance.from_cache and rollup.provenance.days_fetched == 7
+    assert not rollup.provenance.from_cache and rollup.provenance.days_fetched == 21
+    groups = [
+        [footer.row_group(i).num_rows for i in range(footer.num_row_groups)]
+        for footer in (pq.read_metadata(p) for p in cache.root.glob("*.parquet"))
+    ]
+    assert max(sum(sizes) for sizes in groups) > ROW_GROUP_ROWS  # the downloads rollup
+    assert all(max(sizes) <= ROW_GROUP_ROWS for sizes in groups), groups
     assert sorted(p.name.split(".")[-1] for p in cache.root.iterdir() if p.is_file()) == [
         "parquet",
         "parquet",

@@ -61,14 +61,12 @@ import pyarrow.parquet as pq
 
 from workbench import config
 from workbench.errors import CacheWriteWarning
-from workbench.schema import ROLLUP_SCHEMAS, SCHEMA_VERSION, conform
+from workbench.schema import ROLLUP_SCHEMAS, ROW_GROUP_ROWS, SCHEMA_VERSION, conform
 
 _META_KEY = b"workbench"
 _SUFFIX = ".parquet"
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP = dt.timedelta(hours=1)
-#: Rows per row group of an entry (statistics per group let a filtered read skip groups).
-_ROW_GROUP = 64_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +217,7 @@ class Cache:
         size = atomic_write(
             self.path(key),
             lambda handle: pq.write_table(
-                table, handle, compression="zstd", row_group_size=_ROW_GROUP
+                table, handle, compression="zstd", row_group_size=ROW_GROUP_ROWS
             ),
         )
         return self._entry(meta, table.num_rows, size, span)

@@ -34,6 +34,7 @@ import duckdb
 import polars as pl
 
 from workbench.errors import DataSchemaError, SourceError
+from workbench.schema import ROW_GROUP_ROWS
 from workbench.sources.local.files import Layout
 
 MEMORY_ENV = "WORKBENCH_MEMORY_LIMIT"
@@ -324,8 +325,8 @@ def write(
     # no Bloom filters: cache files are read by Polars and pyarrow, which prune row groups
     # by their statistics, and DuckDB spent a tenth to a quarter of a file's writing on them
     options = (
-        "(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false, WRITE_BLOOM_FILTER false, "
-        f"KV_METADATA {{{metadata}}})"
+        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_ROWS}, "
+        f"USE_TMP_FILE false, WRITE_BLOOM_FILTER false, KV_METADATA {{{metadata}}})"
     )
     values = {f"footer_{i}": footer[key] for i, key in enumerate(keys)}
     values["target"] = str(path)
