@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from tests import tally
@@ -70,6 +71,14 @@ def small_demo(small_demo_dir: Path) -> DemoSource:
 @pytest.fixture
 def cache(tmp_path: Path) -> Cache:
     return Cache(tmp_path / "cache")
+
+
+def column_chunks(file: Path) -> Iterator[pq.ColumnChunkMetaData]:
+    """Every column chunk of every row group of a Parquet file, from its footer."""
+    footer = pq.read_metadata(file)
+    for group in range(footer.num_row_groups):
+        for i in range(footer.num_columns):
+            yield footer.row_group(group).column(i)
 
 
 def _free_port() -> int:

@@ -16,7 +16,7 @@ from workbench.demo.realdata import MIRRORS
 from workbench.schema import DISTRIBUTION_METADATA, FILE_DOWNLOADS, arrow_schema
 from workbench.sources.demo import DemoSource
 
-from .conftest import SMALL
+from .conftest import SMALL, column_chunks
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +67,9 @@ def test_text_columns_are_dictionary_encoded_with_the_values_used(small_demo_dir
     every string (a dictionary with repeated entries made the writer fall back to plain
     strings in 15 of the columns, and DuckDB took 2.4 times as long to scan them)."""
     for file in (small_demo_dir / "file_downloads").glob("*.parquet"):
-        footer = pq.ParquetFile(file).metadata
-        for group in range(footer.num_row_groups):
-            for i in range(footer.num_columns):
-                chunk = footer.row_group(group).column(i)
-                if chunk.physical_type == "BYTE_ARRAY":
-                    assert "RLE_DICTIONARY" in chunk.encodings, chunk.path_in_schema
+        for chunk in column_chunks(file):
+            if chunk.physical_type == "BYTE_ARRAY":
+                assert "RLE_DICTIONARY" in chunk.encodings, chunk.path_in_schema
         project = pq.ParquetFile(file, read_dictionary=["project"]).read(["project"])["project"]
         used = set(project.unique().to_pylist())
         for piece in project.chunks:  # the file's packages, each once

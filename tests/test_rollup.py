@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests import reference_rollup as reference
+from tests.conftest import column_chunks
 from workbench import data
 from workbench.cache import Cache
 from workbench.query import DayRange, RollupQuery
@@ -193,9 +194,7 @@ def test_the_duckdb_engine_equals_the_previous_polars_path(
                 use_dictionary=layout != "plain",
             )
             if layout == "plain":
-                chunks = pq.ParquetFile(target).metadata.row_group(0)
-                columns = [chunks.column(i) for i in range(chunks.num_columns)]
-                for chunk in columns:
+                for chunk in column_chunks(target):
                     if chunk.path_in_schema in ("project", "details.python"):
                         assert "RLE_DICTIONARY" not in chunk.encodings
     source = ParquetSource(tmp_path / "rows")
