@@ -7,10 +7,12 @@ offline, and see its charts draw.
   workspaces and IPython start-up files are never read and never written. The workbench's
   cache and data directories are the test's. Lab's news feed and update check are off (they
   are the server fetching from the internet).
-* :func:`run_notebook` opens ``lab/tree/<notebook>`` in Chromium, runs every cell through
-  Lab's own ``notebook:run-all-cells`` command (Lab started with ``expose_app_in_browser``,
-  as JupyterLab's own Galata tests do: no keyboard shortcuts or menus to click, and the
-  command's promise says when the last cell has finished and whether every cell succeeded),
+* :func:`run_notebook` opens ``lab/tree/<notebook>`` in Chromium (each page in a fresh
+  workspace of its own, so that no earlier test's notebooks are restored into it), runs
+  every cell through Lab's own ``notebook:run-all-cells`` command (Lab started with
+  ``expose_app_in_browser``, as JupyterLab's own Galata tests do: no keyboard shortcuts or
+  menus to click, and the command's promise says when the last cell has finished and
+  whether every cell succeeded),
   waits until the output areas hold N drawn charts (``svg.marks`` / ``canvas.marks``), and
   returns what a test checks: timings, console and page errors, error outputs, HTTP errors,
   and every request that tried to leave 127.0.0.1 (aborted, so a chart that needed a CDN
@@ -19,6 +21,7 @@ offline, and see its charts draw.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -180,10 +183,14 @@ class LabRun:
     all_ok: bool | None = None  # what run-all-cells reported (None: not run)
 
 
+#: Names of the pages' workspaces.
+_WORKSPACES = itertools.count()
+
+
 def open_lab(browser: Any, lab: Lab, path: str = "") -> LabRun:
-    """A fresh page on ``lab/tree/<path>`` (or Lab's launcher), watched: console and page
-    errors, HTTP errors, and requests off 127.0.0.1 (aborted). Returns once Lab has
-    restored its layout."""
+    """A fresh page on ``lab/tree/<path>`` (or Lab's launcher) in a new, empty workspace,
+    watched: console and page errors, HTTP errors, and requests off 127.0.0.1 (aborted).
+    Returns once Lab has restored its layout."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     run = LabRun(page)
     local = urlsplit(lab.url).netloc
@@ -205,8 +212,12 @@ def open_lab(browser: Any, lab: Lab, path: str = "") -> LabRun:
         "response",
         lambda r: r.status >= 400 and run.http_errors.append(f"{r.status} {r.url}"),
     )
-    target = f"{lab.url}/lab/tree/{quote(path)}" if path else f"{lab.url}/lab"
-    page.goto(f"{target}?token={lab.token}", timeout=120_000)
+    # Each page in a workspace of its own, reset: the default one would restore every
+    # notebook an earlier test opened, whose live widgets then re-initialise in this page
+    # (seen: "[anywidget] Failed to initialize model." on Lab's own launcher).
+    workspace = f"{lab.url}/lab/workspaces/test-{next(_WORKSPACES)}"
+    target = f"{workspace}/tree/{quote(path)}" if path else workspace
+    page.goto(f"{target}?reset&token={lab.token}", timeout=120_000)
     page.wait_for_function(
         "window.jupyterapp !== undefined && window.jupyterapp.restored !== undefined",
         timeout=120_000,

@@ -159,6 +159,9 @@ def test_lab_itself_loads_nothing_from_the_internet(lab: Lab, browser: Any) -> N
     """Lab's own page, launcher and settings, with nothing but 127.0.0.1 reachable."""
     run = open_lab(browser, lab)
     page = run.page
+    # Lab's own page: no notebook an earlier test opened is restored into it
+    documents = "() => [...window.jupyterapp.shell.widgets('main')].filter(w => w.context).length"
+    assert page.evaluate(documents) == 0
     for command, shown in (
         ("launcher:create", ".jp-Launcher"),
         ("settingeditor:open", ".jp-SettingsPanel, .jp-SettingsEditor"),
