@@ -5,11 +5,19 @@ WITH clients AS (
   WHERE timestamp >= $start AND timestamp < $end AND project IS NOT NULL AND project >= $piece_project_low AND project < $piece_project_high AND timestamp < $piece_time_high
   GROUP BY ALL
 ), days AS (
-  SELECT project, date, count(*) AS fingerprints, list_min(max(downloads, 100)) AS cut
+  SELECT project, date, count(*) AS fingerprints,
+    list_reverse_sort(max(downloads, 100)) AS top
   FROM clients GROUP BY ALL
+), cuts AS (
+  SELECT project, date, fingerprints, list_min(top) AS cut,
+    len(top) - list_position(top, list_min(top)) + 1 AS slots
+  FROM days
 )
 SELECT project, date, fingerprint, downloads, fingerprints
-FROM clients JOIN days USING (project, date)
-WHERE fingerprints <= 100 OR downloads >= cut
-QUALIFY row_number() OVER (PARTITION BY project, date ORDER BY downloads DESC, fingerprint)
-  <= 100
+FROM clients JOIN cuts USING (project, date)
+WHERE fingerprints <= 100 OR downloads > cut
+UNION ALL
+SELECT project, date, fingerprint, downloads, fingerprints
+FROM clients JOIN cuts USING (project, date)
+WHERE fingerprints > 100 AND downloads = cut
+QUALIFY row_number() OVER (PARTITION BY project, date ORDER BY fingerprint) <= slots
