@@ -4,8 +4,14 @@ Polars path (``tests/reference_rollup.py``), on rows built to hit the edge cases
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import itertools
+import os
+import random
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -15,6 +21,7 @@ from tests import reference_rollup as reference
 from tests.conftest import column_chunks
 from workbench import data
 from workbench.cache import Cache
+from workbench.errors import CacheWriteWarning
 from workbench.query import DayRange, RollupQuery
 from workbench.schema import FINGERPRINT_SEPARATOR
 from workbench.sources.local import ParquetSource, engine, files
@@ -42,9 +49,12 @@ NESTED = {
 }
 
 
-def _rows(clients_per_day: dict[tuple[str, int], int]) -> pl.DataFrame:
+def _rows(
+    clients_per_day: dict[tuple[str, int], int],
+    downloads: Callable[[int], int] = lambda i: 1 + i % 7,
+) -> pl.DataFrame:
     """Canonical rows: for each (project, day offset), clients 0..n-1, client i downloading
-    ``1 + i % 7`` times (many ties), some fields null."""
+    ``downloads(i)`` times (by default ``1 + i % 7``: many ties), some fields null."""
     out: list[dict[str, object]] = []
     for (project, offset), clients in clients_per_day.items():
         moment = dt.datetime.combine(DAY + dt.timedelta(days=offset), dt.time(12), tzinfo=dt.UTC)
@@ -62,7 +72,7 @@ def _rows(clients_per_day: dict[tuple[str, int], int]) -> pl.DataFrame:
                 country="US" if i % 5 else None,
                 ci_raw=None if i % 4 else True,
             )
-            out += [row] * (1 + i % 7)
+            out += [row] * downloads(i)
     return pl.DataFrame(out, schema_overrides={"timestamp": pl.Datetime("us", "UTC")})
 
 
@@ -98,6 +108,30 @@ def test_fingerprints_keep_the_top_k_per_day_with_ties_broken_by_text(
     window = {
         "start": dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC),
         "end": dt.datetime.combine(DAY + dt.timedelta(days=4), dt.time(), tzinfo=dt.UTC),
+    }
+    with engine.connect(files.layouts({path: files.footer_of(path)}, str(path))) as con:
+        sql = local_sql.fingerprints(projects=False, top_k=top_k)
+        got = engine.run(con, sql, window, "the fingerprints")
+    assert set(got.iter_rows()) == _reference_top(rows, top_k)
+
+
+@pytest.mark.parametrize("seed", [3, 11, 29])
+def test_fingerprints_cut_at_any_shape_of_ties(seed: int, tmp_path: Path) -> None:
+    """Days of random sizes around the cut (fewer clients than ``top_k``, exactly as many,
+    more), counts from a long tail (ties at every count, the cut often among them)."""
+    rng = random.Random(seed)
+    top_k = rng.choice([2, 4, 8])
+    days = {
+        (p, d): rng.choice([1, top_k, top_k + 1, 3 * top_k, 10 * top_k])
+        for p in "abc"
+        for d in range(3)
+    }
+    counts = [min(int(rng.paretovariate(1.2)), 9) for _ in range(max(days.values()))]
+    rows = _rows(days, downloads=lambda i: counts[i])
+    path = _flat_file(rows, tmp_path / "rows.parquet")
+    window = {
+        "start": dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC),
+        "end": dt.datetime.combine(DAY + dt.timedelta(days=3), dt.time(), tzinfo=dt.UTC),
     }
     with engine.connect(files.layouts({path: files.footer_of(path)}, str(path))) as con:
         sql = local_sql.fingerprints(projects=False, top_k=top_k)
@@ -231,6 +265,73 @@ def _assert_streamed_equal(source: ParquetSource, query: RollupQuery, root: Path
     assert sum(p.rows for p in rollup.provenance.parts if p.kind == "downloads") == (
         answered["downloads"].height
     )
+
+
+def _time_ordered(small_demo_dir: Path, root: Path, by: str = "timestamp") -> ParquetSource:
+    """150,000 demo rows sorted by ``by``, in files of 40,000 rows and 7,000-row groups."""
+    raw = pl.read_parquet(small_demo_dir / "file_downloads").head(150_000).sort(by)
+    root.mkdir()
+    for i, part in enumerate(raw.iter_slices(40_000)):
+        pq.write_table(part.to_arrow(), root / f"part-{i}.parquet", row_group_size=7_000)
+    return ParquetSource(root)
+
+
+def test_rows_in_time_order_too_many_at_once_are_written_a_span_at_a_time(
+    small_demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows cut by day are written span by span, each span's rollups a file of the cache
+    as DuckDB computes them (not gathered in a temporary table): every day once, each span
+    a piece of each rollup, the same answer. Rows cut by project stay one span."""
+    monkeypatch.setattr(engine, "piece_rows", lambda kind: SMALL_PIECES)
+    source = _time_ordered(small_demo_dir, tmp_path / "rows")
+    first, last = (
+        pl.scan_parquet(tmp_path / "rows")
+        .select(first=pl.col("timestamp").min().dt.date(), last=pl.col("timestamp").max().dt.date())
+        .collect()
+        .row(0)
+    )
+    every = RollupQuery(None, DayRange(first, last))
+    spans = source.file_spans(every.days)
+    assert len(spans) > 2 and (spans[0].start, spans[-1].end) == (first, last)
+    assert all(a.end + dt.timedelta(days=1) == b.start for a, b in itertools.pairwise(spans))
+    assert all(len(source.cut(k, s)) == 1 for s in spans for k in ("downloads", "fingerprints"))
+    answered = source.fetch(("downloads", "fingerprints"), every)
+    rollup = data.load(source, every, cache=Cache(tmp_path / "cache"))
+    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 2 * len(spans)
+    assert _sorted(rollup.downloads.collect()).equals(_sorted(answered["downloads"]))
+    assert _sorted(rollup.fingerprints.collect()).equals(_sorted(answered["fingerprints"]))
+    by_project = _time_ordered(small_demo_dir, tmp_path / "by-project", by="project")
+    assert len(by_project.cut("fingerprints", every.days)) > 1
+    assert by_project.file_spans(every.days) == [every.days]
+
+
+def test_a_span_that_cannot_be_written_leaves_the_rest_to_memory(
+    small_demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache fails while the second span is written: the first span stays cached,
+    the rest is answered from memory (one warning), and the answer is whole."""
+    monkeypatch.setattr(engine, "piece_rows", lambda kind: SMALL_PIECES)
+    source = _time_ordered(small_demo_dir, tmp_path / "rows")
+    days = pl.scan_parquet(tmp_path / "rows").select(
+        first=pl.col("timestamp").min().dt.date(), last=pl.col("timestamp").max().dt.date()
+    )
+    every = RollupQuery(None, DayRange(*days.collect().row(0)))
+    answered = source.fetch(("downloads", "fingerprints"), every)
+    real, calls = engine.write, []
+
+    def failing_second_span(con: Any, parts: Any, target: Any, *rest: Any) -> None:
+        calls.append(target[0])
+        if len(calls) > 2:  # both kinds of the first span were written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(con, parts, target, *rest)
+
+    monkeypatch.setattr(engine, "write", failing_second_span)
+    with pytest.warns(CacheWriteWarning, match="could not be written"):
+        rollup = data.load(source, every, cache=Cache(tmp_path / "cache"))
+    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 2  # the first span's
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and ".tmp" in p.name]
+    assert _sorted(rollup.downloads.collect()).equals(_sorted(answered["downloads"]))
+    assert _sorted(rollup.fingerprints.collect()).equals(_sorted(answered["fingerprints"]))
 
 
 def test_the_demo_dataset_equals_the_previous_path(small_demo_dir: Path, tmp_path: Path) -> None:

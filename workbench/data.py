@@ -311,7 +311,11 @@ def _gather(
             keep = True
             if write is not None and scopes == (ALL,) and span.end < complete_before:
                 streamed = [a for a in asks if a.scope == ALL]
-                keep = _stream(source, cache, streamed, span, write)
+                for part in source.file_spans(span):
+                    keep = _stream(source, cache, streamed, part, write)
+                    if not keep:  # the cache cannot be written: the rest into memory
+                        span = DayRange(part.start, span.end)
+                        break
                 if keep:
                     continue
             got = fetch(span, scopes)

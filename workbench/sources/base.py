@@ -173,6 +173,11 @@ class Source(abc.ABC):
         :attr:`writes_files` is true."""
         raise NotImplementedError(f"{self.describe()} does not write rollup files")
 
+    def file_spans(self, days: DayRange) -> list[DayRange]:
+        """How :meth:`fetch_files` had best write ``days``: spans in order, each written as
+        a file per kind of its own. The whole, unless the source says otherwise."""
+        return [days]
+
     def population(
         self, days: DayRange, tier: str, progress: Progress | None = None
     ) -> pl.DataFrame:

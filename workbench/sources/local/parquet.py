@@ -24,7 +24,7 @@ from workbench.population import features
 from workbench.query import DayRange, RollupQuery
 from workbench.schema import DEPENDENTS, FIRST_RELEASES, RELEASES, ROLLUP_SCHEMAS, conform
 from workbench.sources import metadata
-from workbench.sources.base import Progress, Source
+from workbench.sources.base import KINDS, Progress, Source
 from workbench.sources.local import engine, files, pieces
 from workbench.sources.local import sql as local_sql
 
@@ -165,6 +165,31 @@ class ParquetSource(Source):
             return [pieces.WHOLE]
         room = engine.spill_rows(kind)
         return pieces.plan(self._resolved.extents, budget, (days.start, days.end), room)
+
+    def file_spans(self, days: DayRange) -> list[DayRange]:
+        """``days`` cut at every day where a piece of either rollup begins (rows too many to
+        aggregate whole, in files ordered by time), so that each span's rollups are written
+        as DuckDB computes them, a piece at a time, and held by the cache as a file each.
+        Pieces of one file are gathered in a temporary table first and written after: at
+        81 M time-ordered rows, the downloads rollup's 30 M rows took 9 s more that way
+        (written after its 21 s of aggregation, not alongside it). Pieces cut by project
+        (files clustered by project) stay pieces of one file."""
+        starts = {
+            piece.times[0].date()
+            for kind in KINDS
+            for piece in self.cut(kind, days)
+            if piece.times[0] is not None
+        }
+        firsts = [days.start, *sorted(d for d in starts if days.start < d <= days.end)]
+        if len(firsts) == 1:
+            return [days]
+        lasts = [d - dt.timedelta(days=1) for d in firsts[1:]] + [days.end]
+        # a span's own plan may cut it again (the row groups across its ends count whole)
+        return [
+            span
+            for first, last in zip(firsts, lasts, strict=True)
+            for span in self.file_spans(DayRange(first, last))
+        ]
 
     def fetch_files(
         self,
