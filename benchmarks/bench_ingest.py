@@ -112,12 +112,15 @@ def _workbench(path: Path, span_days: int = 0) -> dict[str, float | str]:
 
 def _pieces(path: Path) -> str:
     """How the engine cuts the whole range of each rollup (each piece's aggregation fits in
-    memory): reported after the timing, since it is not part of the work."""
+    memory), and into how many spans of days, each written as a cache file per rollup (rows
+    in time order): reported after the timing, since it is not part of the work."""
     from workbench.query import DayRange
     from workbench.sources.local.parquet import ParquetSource
 
     source, days = ParquetSource(path), DayRange.parse(*_window(path))
-    return "/".join(str(len(source.cut(kind, days))) for kind in ("downloads", "fingerprints"))
+    cut = "/".join(str(len(source.cut(kind, days))) for kind in ("downloads", "fingerprints"))
+    spans = len(source.file_spans(days))
+    return cut + (f", written in {spans} spans" if spans > 1 else "")
 
 
 def _duckdb(path: Path) -> dict[str, float]:
