@@ -54,7 +54,8 @@ def fingerprints(*, projects: bool, piece: Piece = WHOLE, top_k: int = FINGERPRI
     a day of ``top_k`` or fewer, with no window. Only the clients tied at the cut are ranked
     (by text), for the day's ``slots`` there: how many of its ``top_k`` largest counts equal
     the cut (in ``top``, from the cut's first place to the end). Ranking the ties alone,
-    not every candidate, took 13 % less time at 1 M rows and 100 MiB less memory at 10 M.
+    not every candidate, took 4.5 s and 981 MiB against 5.3 s and 1,071 MiB on 10 M
+    time-ordered demo rows.
 
     Every step is one DuckDB can spill (the clients, hash joins against the small per-day
     table, a window over the ties): an earlier form that cut ties with per-day lists of
