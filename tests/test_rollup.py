@@ -99,20 +99,25 @@ def _reference_top(rows: pl.DataFrame, top_k: int) -> set[tuple[object, ...]]:
     return out
 
 
+def _engine_top(rows: pl.DataFrame, tmp_path: Path, top_k: int, days: int) -> set[Any]:
+    """The engine's fingerprint rollup of ``rows`` (written as a flattened file) over the
+    first ``days`` days from :data:`DAY`."""
+    path = _flat_file(rows, tmp_path / "rows.parquet")
+    window = {
+        "start": dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC),
+        "end": dt.datetime.combine(DAY + dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC),
+    }
+    with engine.connect(files.layouts({path: files.footer_of(path)}, str(path))) as con:
+        sql = local_sql.fingerprints(projects=False, top_k=top_k)
+        return set(engine.run(con, sql, window, "the fingerprints").iter_rows())
+
+
 @pytest.mark.parametrize("top_k", [1, 5, 40])
 def test_fingerprints_keep_the_top_k_per_day_with_ties_broken_by_text(
     top_k: int, tmp_path: Path
 ) -> None:
     rows = _rows({("a", 0): 3, ("a", 1): 60, ("b", 0): 40, ("b", 2): 41})
-    path = _flat_file(rows, tmp_path / "rows.parquet")
-    window = {
-        "start": dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC),
-        "end": dt.datetime.combine(DAY + dt.timedelta(days=4), dt.time(), tzinfo=dt.UTC),
-    }
-    with engine.connect(files.layouts({path: files.footer_of(path)}, str(path))) as con:
-        sql = local_sql.fingerprints(projects=False, top_k=top_k)
-        got = engine.run(con, sql, window, "the fingerprints")
-    assert set(got.iter_rows()) == _reference_top(rows, top_k)
+    assert _engine_top(rows, tmp_path, top_k, days=4) == _reference_top(rows, top_k)
 
 
 @pytest.mark.parametrize("seed", [3, 11, 29])
@@ -128,15 +133,7 @@ def test_fingerprints_cut_at_any_shape_of_ties(seed: int, tmp_path: Path) -> Non
     }
     counts = [min(int(rng.paretovariate(1.2)), 9) for _ in range(max(days.values()))]
     rows = _rows(days, downloads=lambda i: counts[i])
-    path = _flat_file(rows, tmp_path / "rows.parquet")
-    window = {
-        "start": dt.datetime.combine(DAY, dt.time(), tzinfo=dt.UTC),
-        "end": dt.datetime.combine(DAY + dt.timedelta(days=3), dt.time(), tzinfo=dt.UTC),
-    }
-    with engine.connect(files.layouts({path: files.footer_of(path)}, str(path))) as con:
-        sql = local_sql.fingerprints(projects=False, top_k=top_k)
-        got = engine.run(con, sql, window, "the fingerprints")
-    assert set(got.iter_rows()) == _reference_top(rows, top_k)
+    assert _engine_top(rows, tmp_path, top_k, days=3) == _reference_top(rows, top_k)
 
 
 def test_downloads_rollup_counts_every_row_once(tmp_path: Path) -> None:
@@ -267,13 +264,17 @@ def _assert_streamed_equal(source: ParquetSource, query: RollupQuery, root: Path
     )
 
 
-def _time_ordered(small_demo_dir: Path, root: Path, by: str = "timestamp") -> ParquetSource:
-    """150,000 demo rows sorted by ``by``, in files of 40,000 rows and 7,000-row groups."""
+def _time_ordered(
+    small_demo_dir: Path, root: Path, by: str = "timestamp"
+) -> tuple[ParquetSource, RollupQuery]:
+    """150,000 demo rows sorted by ``by``, in files of 40,000 rows and 7,000-row groups, and
+    every package over their days."""
     raw = pl.read_parquet(small_demo_dir / "file_downloads").head(150_000).sort(by)
     root.mkdir()
     for i, part in enumerate(raw.iter_slices(40_000)):
         pq.write_table(part.to_arrow(), root / f"part-{i}.parquet", row_group_size=7_000)
-    return ParquetSource(root)
+    day = raw["timestamp"].dt.date()
+    return ParquetSource(root), RollupQuery(None, DayRange(day.min(), day.max()))  # type: ignore[arg-type]
 
 
 def test_rows_in_time_order_too_many_at_once_are_written_a_span_at_a_time(
@@ -283,14 +284,8 @@ def test_rows_in_time_order_too_many_at_once_are_written_a_span_at_a_time(
     as DuckDB computes them (not gathered in a temporary table): every day once, each span
     a piece of each rollup, the same answer. Rows cut by project stay one span."""
     monkeypatch.setattr(engine, "piece_rows", lambda kind: SMALL_PIECES)
-    source = _time_ordered(small_demo_dir, tmp_path / "rows")
-    first, last = (
-        pl.scan_parquet(tmp_path / "rows")
-        .select(first=pl.col("timestamp").min().dt.date(), last=pl.col("timestamp").max().dt.date())
-        .collect()
-        .row(0)
-    )
-    every = RollupQuery(None, DayRange(first, last))
+    source, every = _time_ordered(small_demo_dir, tmp_path / "rows")
+    first, last = every.days.start, every.days.end
     spans = source.file_spans(every.days)
     assert len(spans) > 2 and (spans[0].start, spans[-1].end) == (first, last)
     assert all(a.end + dt.timedelta(days=1) == b.start for a, b in itertools.pairwise(spans))
@@ -300,7 +295,7 @@ def test_rows_in_time_order_too_many_at_once_are_written_a_span_at_a_time(
     assert len(list((tmp_path / "cache").glob("*.parquet"))) == 2 * len(spans)
     assert _sorted(rollup.downloads.collect()).equals(_sorted(answered["downloads"]))
     assert _sorted(rollup.fingerprints.collect()).equals(_sorted(answered["fingerprints"]))
-    by_project = _time_ordered(small_demo_dir, tmp_path / "by-project", by="project")
+    by_project, _ = _time_ordered(small_demo_dir, tmp_path / "by-project", by="project")
     assert len(by_project.cut("fingerprints", every.days)) > 1
     assert by_project.file_spans(every.days) == [every.days]
 
@@ -311,11 +306,7 @@ def test_a_span_that_cannot_be_written_leaves_the_rest_to_memory(
     """The cache fails while the second span is written: the first span stays cached,
     the rest is answered from memory (one warning), and the answer is whole."""
     monkeypatch.setattr(engine, "piece_rows", lambda kind: SMALL_PIECES)
-    source = _time_ordered(small_demo_dir, tmp_path / "rows")
-    days = pl.scan_parquet(tmp_path / "rows").select(
-        first=pl.col("timestamp").min().dt.date(), last=pl.col("timestamp").max().dt.date()
-    )
-    every = RollupQuery(None, DayRange(*days.collect().row(0)))
+    source, every = _time_ordered(small_demo_dir, tmp_path / "rows")
     answered = source.fetch(("downloads", "fingerprints"), every)
     real, calls = engine.write, []
 
