@@ -14,13 +14,14 @@ For each size and layout (see ``datasets.py``), each engine runs in its own fres
   materialised in memory (``to_arrow_table``), on the same number of threads.
 
 Before each engine the files are read once, so both start from the page cache. Small
-datasets run several times, the engines in turn, and the median run of each is shown
-(``--repeat``).
+datasets run several times, the engines in turn, and each engine's median time and median
+peak are shown (``--repeat``).
 
 Printed: seconds, raw rows per second, peak resident memory, and the time ratio
 workbench / duckdb (≤ 1.0 means we are at least as fast; with four runs or more, beside it
-the middle half of the ratios of runs made back to back), and per layout how rows/s holds
-up with size (the linearity: rows/s at the largest size over rows/s at the one before).
+the middle half of the ratios of runs made back to back and of each engine's peaks), and
+per layout how rows/s holds up with size (the linearity: rows/s at the largest size over
+rows/s at the one before).
 Both answers are checked to have the same number of rollup rows, the same download total
 and the same fingerprint rows. Nothing is asserted.
 """
@@ -31,6 +32,7 @@ import argparse
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -195,28 +197,41 @@ def _repeats(rows: int) -> int:
 
 
 def _median(runs: Iterable[list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Each engine's run of median time (its own answer and peak), from runs made in turn
-    (workbench, duckdb, workbench, …), so that a slow spell of the machine hits both."""
+    """Each engine's run of median time (its own answer), from runs made in turn
+    (workbench, duckdb, workbench, …), so that a slow spell of the machine hits both; with
+    the median of its peaks over every run: one run's peak is as noisy as its time (the
+    same 1 M load peaked at 389-412 MiB in ten runs)."""
     by_engine: dict[str, list[dict[str, Any]]] = {}
     for results in runs:
         for result in results:
             by_engine.setdefault(result["engine"], []).append(result)
     return {
-        engine: sorted(results, key=lambda r: float(r["seconds"]))[len(results) // 2]
+        engine: {
+            **sorted(results, key=lambda r: float(r["seconds"]))[len(results) // 2],
+            "peak_mib": statistics.median(float(r["peak_mib"]) for r in results),
+        }
         for engine, results in by_engine.items()
     }
+
+
+def _middle(values: Iterable[float]) -> tuple[float, float]:
+    """The middle half of ``values``: from the first quartile's value to the third's."""
+    ordered = sorted(values)
+    quarter = len(ordered) // 4
+    return ordered[quarter], ordered[-1 - quarter]
 
 
 def _spread(runs: list[list[dict[str, Any]]]) -> str:
     """The middle half of the ratios of runs made back to back (workbench over duckdb, each
     pair in the same spell of the machine): how far apart the engines really are, beside
-    the ratio of medians."""
-    pairs = sorted(
-        by["workbench"]["seconds"] / by["duckdb"]["seconds"]
-        for by in ({r["engine"]: r for r in results} for results in runs)
+    the ratio of medians; and the middle half of each engine's peaks (ours / the peer's)."""
+    pairs = [{r["engine"]: r for r in results} for results in runs]
+    low, high = _middle(by["workbench"]["seconds"] / by["duckdb"]["seconds"] for by in pairs)
+    peaks = " / ".join(
+        "{:,.0f}-{:,.0f}".format(*_middle(by[engine]["peak_mib"] for by in pairs))
+        for engine in ("workbench", "duckdb")
     )
-    quarter = len(pairs) // 4
-    return f" (pairs {pairs[quarter]:.2f}-{pairs[-1 - quarter]:.2f})"
+    return f" (pairs {low:.2f}-{high:.2f}; peaks MiB {peaks})"
 
 
 def _build(name: str, root: Path) -> Path:
