@@ -273,8 +273,9 @@ def _time_ordered(
     root.mkdir()
     for i, part in enumerate(raw.iter_slices(40_000)):
         pq.write_table(part.to_arrow(), root / f"part-{i}.parquet", row_group_size=7_000)
-    day = raw["timestamp"].dt.date()
-    return ParquetSource(root), RollupQuery(None, DayRange(day.min(), day.max()))  # type: ignore[arg-type]
+    day = pl.col("timestamp").dt.date()
+    first, last = raw.select(day.min().alias("first"), day.max().alias("last")).row(0)
+    return ParquetSource(root), RollupQuery(None, DayRange(first, last))
 
 
 def test_rows_in_time_order_too_many_at_once_are_written_a_span_at_a_time(
