@@ -28,6 +28,21 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(frame.columns, nulls_last=True)
 
 
+def _named(source: ParquetSource) -> RollupQuery:
+    """Two packages of the data over :data:`QUERY`'s days (a package's answer, which keeps
+    the database open)."""
+    projects = tuple(sorted(source.names()["project"].to_list()[:2]))
+    return RollupQuery(projects, QUERY.days)
+
+
+def _closed(database: engine._Database) -> bool:
+    """Whether ``database`` was closed, with its spill directory (once the threads that
+    close databases are done)."""
+    for thread in list(engine._closing):
+        thread.join()
+    return database.closing and not Path(database.spill).exists()
+
+
 def _views(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [
         r[0]
@@ -37,10 +52,11 @@ def _views(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def test_queries_share_one_database_and_leave_no_views(small_demo_dir: Path) -> None:
     source = ParquetSource(small_demo_dir)
-    first = source.fetch(KINDS, QUERY)
+    named = _named(source)
+    first = source.fetch(KINDS, named)
     database = engine._database
     assert database is not None
-    second = source.fetch(KINDS, QUERY)
+    second = source.fetch(KINDS, named)
     source.names()
     assert engine._database is database  # a cursor of the same database each time
     assert database.users == 0
@@ -76,16 +92,57 @@ def test_a_new_temporary_directory_gets_a_new_database(
     """DuckDB cannot move its spill directory once used: a changed TMPDIR opens a new
     database that spills there, and the old one is closed with its directory."""
     source = ParquetSource(small_demo_dir)
-    expected = source.fetch(KINDS, QUERY)
+    named = _named(source)
+    expected = source.fetch(KINDS, named)
     old = engine._database
     assert old is not None and Path(old.spill).is_dir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    got = source.fetch(KINDS, QUERY)
+    got = source.fetch(KINDS, named)
     new = engine._database
     assert new is not None and new is not old
     assert Path(new.spill).parent == tmp_path
     assert Path(new.spill).name.startswith(engine.SPILL_PREFIX)
     assert not Path(old.spill).exists()
+    for kind in KINDS:
+        assert _sorted(got[kind]).equals(_sorted(expected[kind]))
+
+
+def test_an_answer_over_every_package_hands_its_memory_back(
+    small_demo_dir: Path, tmp_path: Path
+) -> None:
+    """Every package's rollups (fetched, or written into the cache) and population: the
+    database that computed them is closed after, by a thread of its own, which hands
+    their memory back at once; a package's answer keeps it open. The next query opens a
+    fresh database and gets the same answers."""
+    source = ParquetSource(small_demo_dir)
+    source.fetch(KINDS, _named(source))
+    kept = engine._database
+    assert kept is not None and not kept.stale
+    first = source.fetch(KINDS, QUERY)
+    assert engine._database is kept and _closed(kept)
+    targets = {kind: (tmp_path / f"{kind}.parquet", {"kind": kind}) for kind in KINDS}
+    source.fetch_files(QUERY, targets)
+    written = engine._database
+    assert written is not kept and written is not None and _closed(written)
+    for kind in KINDS:
+        assert _sorted(pl.read_parquet(targets[kind][0])).equals(_sorted(first[kind]))
+    population = source.population(QUERY.days, "clients")
+    assert population.height > 0
+    assert engine._database is not written and _closed(engine._database)
+
+
+def test_a_database_released_while_in_use_is_closed_by_its_last_user(
+    small_demo_dir: Path,
+) -> None:
+    source = ParquetSource(small_demo_dir)
+    with engine.connect(source._resolved.layouts) as con:
+        expected = source.fetch(KINDS, QUERY)  # released, but still in use here
+        database = engine._database
+        assert database is not None and database.stale and not database.closing
+        assert con.execute("SELECT count(*) FROM rows").fetchone() is not None
+    assert _closed(database)
+    got = source.fetch(KINDS, QUERY)
+    assert engine._database is not database
     for kind in KINDS:
         assert _sorted(got[kind]).equals(_sorted(expected[kind]))
 

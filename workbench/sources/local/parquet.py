@@ -126,7 +126,7 @@ class ParquetSource(Source):
         if progress:
             progress(f"aggregating {' and '.join(kinds)} for {query.describe()} (DuckDB)")
         found = {}
-        with engine.connect(self._resolved.layouts) as con:
+        with engine.connect(self._resolved.layouts, release=query.projects is None) as con:
             # The heaviest aggregation first, while nothing else is held (a lower peak).
             for kind in sorted(kinds, key=lambda k: k != "fingerprints"):
                 parts = self._parts(kind, query, params)
@@ -200,7 +200,7 @@ class ParquetSource(Source):
         params = _window(query.days, query.projects)
         if progress:
             progress(f"aggregating {' and '.join(targets)} for {query.describe()} (DuckDB)")
-        with engine.connect(self._resolved.layouts) as con:
+        with engine.connect(self._resolved.layouts, release=True) as con:
             for kind in sorted(targets, key=lambda k: k != "fingerprints"):
                 parts = self._parts(kind, query, params)
                 schema = ROLLUP_SCHEMAS[kind]
@@ -217,7 +217,7 @@ class ParquetSource(Source):
         parts = self._pieces(
             "population", days, _window(days, None), lambda p: local_sql.population("clients", p)
         )
-        with engine.connect(self._resolved.layouts) as con:
+        with engine.connect(self._resolved.layouts, release=True) as con:
             return features.conform(engine.gather(con, parts, "the population"))
 
     def names(self) -> pl.DataFrame:
